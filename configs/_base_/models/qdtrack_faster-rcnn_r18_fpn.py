@@ -1,0 +1,40 @@
+# A CPU-sized QDTrack: ResNet-18 FPN with narrow heads and small samplers,
+# trained from scratch (trainable BN). Sized for 2 CPU cores at ~192 px.
+_base_ = './qdtrack_faster-rcnn_r50_fpn.py'
+
+fpn_channels = 64
+strides = [4, 8, 16, 32]
+
+model = dict(
+    detector=dict(
+        backbone=dict(
+            depth=18,
+            frozen_stages=-1,
+            norm_cfg=dict(type='BN', requires_grad=True),
+            norm_eval=False),
+        neck=dict(
+            in_channels=[64, 128, 256, 512],
+            out_channels=fpn_channels,
+            num_outs=len(strides)),
+        rpn_head=dict(
+            in_channels=fpn_channels,
+            feat_channels=fpn_channels,
+            anchor_generator=dict(strides=strides)),
+        roi_head=dict(
+            bbox_roi_extractor=dict(
+                out_channels=fpn_channels, featmap_strides=strides),
+            bbox_head=dict(in_channels=fpn_channels, fc_out_channels=256)),
+        train_cfg=dict(
+            rpn_proposal=dict(nms_pre=1000, max_per_img=300),
+            rcnn=dict(sampler=dict(num=128))),
+        test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=100))),
+    track_head=dict(
+        roi_extractor=dict(out_channels=fpn_channels, featmap_strides=strides),
+        embed_head=dict(
+            num_convs=2,
+            in_channels=fpn_channels,
+            conv_out_channels=fpn_channels,
+            fc_out_channels=256,
+            embed_channels=128,
+            norm_cfg=dict(type='GN', num_groups=16)),
+        train_cfg=dict(sampler=dict(num=64))))

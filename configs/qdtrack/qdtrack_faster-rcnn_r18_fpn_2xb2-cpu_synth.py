@@ -1,0 +1,36 @@
+# QDTrack on the embedded synthetic benchmark, sized for 2 CPU cores.
+# Make the data with `python tools/demo.py` (or make_synthetic_mot.py +
+# mot2coco.py) under data/synth/none/.
+_base_ = [
+    '../_base_/models/qdtrack_faster-rcnn_r18_fpn.py',
+    '../_base_/datasets/synthetic.py', '../_base_/default_runtime.py'
+]
+
+max_epochs = 6
+base_lr = 0.02
+
+model = dict(tracker=dict(init_score_thr=0.8, obj_score_thr=0.5))
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=base_lr, momentum=0.9, weight_decay=1e-4),
+    clip_grad=dict(max_norm=35, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=200),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[max_epochs - 1])
+]
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)

@@ -1,0 +1,14 @@
+"""mmplug: test-time adaptive multi-object tracking on MMDetection 3.x.
+
+Importing the package registers every mmplug module into mmdet's (and, for
+norm layers, mmengine's) registries, as ``custom_imports`` in the configs
+does, and allows the types that mmengine checkpoints hold in torch's safe
+(``weights_only``) loader.
+"""
+from . import datasets, models, utils  # noqa: F401  (registers modules)
+from .utils.checkpoint import register_safe_globals
+from .version import __version__
+
+register_safe_globals()
+
+__all__ = ['__version__']

@@ -1,0 +1,85 @@
+"""What tools/train.py and tools/test.py do, as importable functions.
+
+Thin layers over mmengine's Runner, following mmdet's tools: load the config,
+merge ``--cfg-options`` (strictly), set work dir / resume / AMP / launcher,
+build the Runner and run it.
+"""
+import os.path as osp
+from argparse import Namespace
+from typing import Dict, Optional
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmplug.utils.config import flatten_metrics, merge_cfg_options
+from mmplug.utils.io import dump_json_atomic
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None,
+                allow_new_keys: bool = False) -> Config:
+    """Load a config file and merge (strictly checked) overrides."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path} does not exist')
+    cfg = Config.fromfile(path)
+    return merge_cfg_options(cfg, cfg_options, allow_new_keys)
+
+
+def _work_dir(cfg: Config, args: Namespace) -> str:
+    if args.work_dir is not None:
+        return args.work_dir
+    if cfg.get('work_dir', None) is not None:
+        return cfg.work_dir
+    return osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Runner from ``cfg.runner_type`` (a registered runner) or the default."""
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    from mmengine.registry import RUNNERS
+    return RUNNERS.build(cfg)
+
+
+def train_cfg_from_args(args: Namespace) -> Config:
+    """Config for training from tools/train.py's arguments."""
+    cfg = load_config(args.config, args.cfg_options, args.allow_new_keys)
+    cfg.launcher = args.launcher
+    cfg.work_dir = _work_dir(cfg, args)
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    return cfg
+
+
+def test_cfg_from_args(args: Namespace) -> Config:
+    """Config for testing a checkpoint from tools/test.py's arguments."""
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    cfg = load_config(args.config, args.cfg_options, args.allow_new_keys)
+    cfg.launcher = args.launcher
+    cfg.work_dir = _work_dir(cfg, args)
+    cfg.load_from = args.checkpoint
+    if args.show_dir:
+        vis = cfg.default_hooks.get('visualization', None)
+        if vis is None or 'Track' not in vis.get('type', ''):
+            raise KeyError('--show-dir needs default_hooks.visualization to '
+                           'be a TrackVisualizationHook in the config')
+        vis.draw = True
+        vis.test_out_dir = osp.abspath(args.show_dir)
+    return cfg
+
+
+def run_test(cfg: Config) -> Dict[str, float]:
+    """Test, then write the flat metrics to ``<work_dir>/metrics.json``."""
+    runner = build_runner(cfg)
+    metrics = flatten_metrics(runner.test() or {})
+    if runner.rank == 0:
+        dump_json_atomic(metrics, osp.join(cfg.work_dir, 'metrics.json'),
+                         indent=2)
+    return metrics

@@ -1,0 +1,3 @@
+from .torchvision_resnet import TorchvisionResNet
+
+__all__ = ['TorchvisionResNet']

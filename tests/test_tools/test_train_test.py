@@ -1,0 +1,115 @@
+"""End to end: tools/train.py and tools/test.py on a tiny synthetic set."""
+import json
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from ..conftest import REPO, SYNTH_CONFIG, retarget_options
+from ._run import run_tool, tool_env
+
+# tiny and fast: 2 videos x 8 frames of 96 px, 1 epoch of 8 iterations
+TINY = ['train_cfg.max_epochs=2', 'train_cfg.val_interval=10',
+        'default_hooks.logger.interval=1',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False']
+
+
+def _train_args(work_dir, root, *extra):
+    return [osp.join('tools', 'train.py'), SYNTH_CONFIG, '--work-dir',
+            str(work_dir), '--cfg-options'] + retarget_options(root) + \
+        TINY + list(extra)
+
+
+@pytest.mark.slow
+def test_train_then_test_writes_metrics(synth_root, tmp_path):
+    work = tmp_path / 'work'
+    run_tool(_train_args(work, synth_root))
+    ckpt = work / 'epoch_2.pth'
+    assert ckpt.is_file()
+    test_dir = tmp_path / 'test'
+    proc = run_tool([
+        osp.join('tools', 'test.py'), SYNTH_CONFIG, str(ckpt), '--work-dir',
+        str(test_dir), '--cfg-options'
+    ] + retarget_options(synth_root) + TINY[-4:])
+    metrics = json.loads((test_dir / 'metrics.json').read_text())
+    for key in ('HOTA', 'MOTA', 'IDF1', 'DetA', 'AssA', 'bbox_mAP'):
+        assert key in metrics, key
+        assert isinstance(metrics[key], float)
+    assert 'HOTA' in proc.stdout
+
+
+@pytest.mark.slow
+def test_kill_after_first_checkpoint_then_resume(synth_root, tmp_path):
+    work = tmp_path / 'work'
+    args = _train_args(work, synth_root, 'train_cfg.max_epochs=3')
+    proc = subprocess.Popen([sys.executable] + args, cwd=REPO,
+                            env=tool_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    first = work / 'epoch_1.pth'
+    deadline = time.time() + 400
+    while not (first.is_file() and (work / 'last_checkpoint').is_file()):
+        assert proc.poll() is None, 'training ended before a checkpoint'
+        assert time.time() < deadline, 'no checkpoint in time'
+        time.sleep(0.2)
+    time.sleep(0.5)  # let the checkpoint finish writing its rename
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (work / 'epoch_3.pth').exists()
+    saved = torch.load(first, map_location='cpu')  # safe loading works
+    assert saved['meta']['epoch'] == 1
+
+    resumed = run_tool(args + ['--resume'])
+    log = resumed.stdout + resumed.stderr
+    assert 'resumed epoch: 1' in log.lower() or 'resumed' in log.lower()
+    assert 'Epoch(train) [1]' not in log  # epoch 1 not redone
+    assert 'Epoch(train) [3]' in log
+    final = torch.load(work / 'epoch_3.pth', map_location='cpu')
+    assert final['meta']['epoch'] == 3
+    assert final['meta']['iter'] == 3 * saved['meta']['iter']
+
+
+@pytest.mark.slow
+def test_custom_hook_from_config(synth_root, tmp_path):
+    work = tmp_path / 'work'
+    config = osp.join(REPO, 'examples', 'custom_hook',
+                      'qdtrack_synth_with_loss_record.py')
+    args = _train_args(work, synth_root, 'train_cfg.max_epochs=1')
+    args[1] = config
+    run_tool(args, extra_pythonpath=[osp.join(REPO, 'examples',
+                                              'custom_hook')])
+    lines = (work / 'losses.jsonl').read_text().splitlines()
+    assert len(lines) == 8  # one per iteration
+    record = json.loads(lines[0])
+    assert record['iter'] == 1 and 'loss_track' in record
+
+
+def test_cfg_options_typo_names_the_key(synth_root, tmp_path):
+    proc = run_tool(_train_args(tmp_path, synth_root,
+                                'model.detector.backbone.dept=18'),
+                    check=False)
+    assert proc.returncode != 0
+    assert 'model.detector.backbone.dept' in proc.stderr
+    assert 'did you mean depth' in proc.stderr
+    assert not os.listdir(tmp_path)  # nothing started
+
+
+def test_missing_image_names_the_file(synth_root, tmp_path):
+    import shutil
+    root = tmp_path / 'root'
+    shutil.copytree(synth_root, root)
+    victim = root / 'train' / 'synth-s0-v000' / 'img1' / '000003.jpg'
+    victim.unlink()
+    proc = run_tool(_train_args(tmp_path / 'w', str(root),
+                                'train_cfg.max_epochs=1'), check=False)
+    assert proc.returncode != 0
+    assert str(victim) in proc.stderr
