@@ -6,8 +6,15 @@ calls ``torch.load`` without arguments, so its own checkpoints fail to load
 ``HistoryBuffer`` objects and numpy arrays / scalars). Instead of switching
 safe loading off, mmplug adds exactly those types to torch's allow-list; any
 other global in a checkpoint is still refused.
+
+``HistoryBuffer`` pickles its statistics methods as ``getattr(HistoryBuffer,
+'mean')``. Allowing ``builtins.getattr`` itself would let a checkpoint read
+any attribute of any allowed object, so the pickle's ``getattr`` resolves to
+:func:`_history_buffer_getattr`, which only returns HistoryBuffer's
+registered statistics methods.
 """
-from typing import List, Tuple, Union
+import pickle
+from typing import Any, List, Tuple, Union
 
 import numpy as np
 import torch
@@ -29,10 +36,24 @@ def _numpy_globals() -> List[Union[type, Tuple[object, str]]]:
     return out
 
 
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` restricted to ``HistoryBuffer``'s statistics methods."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    # the four built-in ones are registered lazily (in __init__)
+    allowed = {'min', 'max', 'mean', 'current'}
+    allowed.update(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({obj!r}, {name!r}) in a checkpoint: only '
+        'HistoryBuffer statistics methods may be looked up')
+
+
 def mmengine_safe_globals() -> List[Union[type, Tuple[object, str]]]:
     """The non-tensor types found in mmengine / mmdet checkpoints."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    return [HistoryBuffer] + _numpy_globals()
+    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')
+            ] + _numpy_globals()
 
 
 def register_safe_globals() -> None:
