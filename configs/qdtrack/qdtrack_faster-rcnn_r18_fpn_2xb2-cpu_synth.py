@@ -9,8 +9,6 @@ _base_ = [
 max_epochs = 6
 base_lr = 0.02
 
-model = dict(tracker=dict(init_score_thr=0.8, obj_score_thr=0.5))
-
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=base_lr, momentum=0.9, weight_decay=1e-4),

@@ -3,7 +3,9 @@
 1. make the synthetic source (clean) and target (corrupted) sets, once;
 2. train the source QDTrack (tools/train.py);
 3. test it on the source val and target val splits (tools/test.py);
-4. print a table and write ``<work-dir>/summary.json``.
+4. adapt it with DARTH on the unlabelled target train split, test on target
+   val;
+5. print a table and write ``<work-dir>/summary.json``.
 
 Source val and target val are the *same* videos (same seed), the target under
 a photometric corruption, so the gap measures the domain shift alone. The
@@ -27,6 +29,8 @@ from mmplug.utils.io import dump_json_atomic
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SOURCE_CONFIG = osp.join(REPO, 'configs', 'qdtrack',
                          'qdtrack_faster-rcnn_r18_fpn_2xb2-cpu_synth.py')
+DARTH_CONFIG = osp.join(REPO, 'configs', 'darth',
+                        'darth_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py')
 REPORTED = ('HOTA', 'MOTA', 'IDF1')
 SEEDS = dict(source_train=0, val=1, target_train=2)
 
@@ -119,6 +123,18 @@ def train_source(work_dir: str, source_root: str,
     return ckpt
 
 
+def adapt_darth(work_dir: str, source_ckpt: str, target_root: str,
+                extra_options: List[str]) -> str:
+    """DARTH adaptation on the unlabelled target train split."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(DARTH_CONFIG)
+    run_tool([
+        osp.join('tools', 'train.py'), DARTH_CONFIG, '--work-dir', work_dir,
+        '--cfg-options', f'load_from={osp.abspath(source_ckpt)}'
+    ] + retarget_options('train', target_root, 'train') + extra_options)
+    return osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
+
+
 def test_on(ckpt: str, config: str, root: str, work_dir: str) -> Dict:
     """tools/test.py on ``root``'s val split; metrics in percent."""
     run_tool([
@@ -142,7 +158,8 @@ def format_table(summary: Dict) -> str:
 
 def run_demo(work_dir: str = 'work_dirs/demo', corruption: str = 'fog',
              severity: int = 4, data_root: str = 'data/synth',
-             train_options: Optional[List[str]] = None) -> Dict:
+             train_options: Optional[List[str]] = None,
+             darth_options: Optional[List[str]] = None) -> Dict:
     """The whole demo; returns the summary written to summary.json."""
     start = time.time()
     roots = make_data(data_root, corruption, severity)
@@ -155,6 +172,11 @@ def run_demo(work_dir: str = 'work_dirs/demo', corruption: str = 'fog',
     summary['source_on_target'] = test_on(
         ckpt, SOURCE_CONFIG, roots['target'],
         osp.join(work_dir, 'test_source_on_target'))
+    darth_ckpt = adapt_darth(osp.join(work_dir, 'darth'), ckpt,
+                             roots['target'], darth_options or [])
+    summary['darth_on_target'] = test_on(
+        darth_ckpt, DARTH_CONFIG, roots['target'],
+        osp.join(work_dir, 'test_darth_on_target'))
     dump_json_atomic(summary, osp.join(work_dir, 'summary.json'), indent=2)
     print('\n' + format_table(summary))
     _log(f'done in {(time.time() - start) / 60:.1f} min; summary: '

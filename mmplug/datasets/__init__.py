@@ -1,7 +1,9 @@
 from .converters import convert_mot_root, parse_gt_file
 from .synthetic import CORRUPTIONS, corrupt, make_synthetic_mot
+from .transforms import MultiViewPipeline
+from .unlabeled_video_dataset import UnlabeledVideoDataset
 
 __all__ = [
     'CORRUPTIONS', 'corrupt', 'make_synthetic_mot', 'convert_mot_root',
-    'parse_gt_file'
+    'parse_gt_file', 'MultiViewPipeline', 'UnlabeledVideoDataset'
 ]

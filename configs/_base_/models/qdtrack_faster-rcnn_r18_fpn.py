@@ -37,4 +37,5 @@ model = dict(
             fc_out_channels=256,
             embed_channels=128,
             norm_cfg=dict(type='GN', num_groups=16)),
-        train_cfg=dict(sampler=dict(num=64))))
+        train_cfg=dict(sampler=dict(num=64))),
+    tracker=dict(init_score_thr=0.8, obj_score_thr=0.5))

@@ -1,0 +1,14 @@
+# DARTH target: unlabelled BDD100K box-tracking val frames, pedestrian class
+# (as DARTH's BDD100K pedestrian setting), in COCO-video JSON.
+_base_ = ['./mot17_target.py']
+
+data_root = 'data/bdd100k/'
+img_scale = (1296, 720)
+target = dict(
+    data_root=data_root,
+    ann_file='annotations/box_track_val_cocoformat.json',
+    data_prefix=dict(img_path='images/track/val/'),
+    metainfo=dict(classes=('pedestrian', )))
+train_dataloader = dict(dataset=target)
+val_dataloader = dict(dataset=target)
+test_dataloader = dict(dataset=target)

@@ -1,0 +1,46 @@
+# Unlabelled target frames of the synthetic benchmark in DARTH's four views,
+# made in the dataloader workers:
+#   pseudo P = resize(frame)          (teacher pseudo-labels on it)
+#   teacher T = geometric(P)          student S = photometric(T)
+#   contrastive C = geometric'(P) + photometric'
+# Test / val: the labelled target val split.
+_base_ = './synthetic.py'
+
+target_root = 'data/synth/fog-4/'
+img_scale = (192, 192)
+geometric = [
+    dict(
+        type='RandomResize',
+        scale=img_scale,
+        ratio_range=(0.8, 1.2),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=img_scale, bbox_clip_border=False),
+    dict(type='RandomFlip', prob=0.5),
+]
+photometric = [dict(type='PhotoMetricDistortion')]
+pad = [dict(type='Pad', size=img_scale)]
+
+darth_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(
+        type='MultiViewPipeline',
+        views=dict(
+            pseudo=dict(transforms=pad),
+            teacher=dict(transforms=geometric + pad),
+            student=dict(source='teacher', transforms=photometric),
+            contrastive=dict(transforms=geometric + photometric + pad))),
+    dict(type='PackTrackInputs', meta_keys=('view', 'view_homography')),
+]
+
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='UnlabeledVideoDataset',
+        data_root=target_root,
+        ann_file='annotations/train_cocoformat.json',
+        data_prefix=dict(img_path='train/'),
+        metainfo=dict(classes={{_base_.classes}}),
+        pipeline=darth_train_pipeline))
+val_dataloader = dict(dataset=dict(data_root=target_root))
+test_dataloader = dict(dataset=dict(data_root=target_root))

@@ -1,0 +1,3 @@
+from .multi_view import MultiViewPipeline
+
+__all__ = ['MultiViewPipeline']

@@ -1,0 +1,3 @@
+from .ema_train_hook import EMATrainHook
+
+__all__ = ['EMATrainHook']

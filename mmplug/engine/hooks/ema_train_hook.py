@@ -1,0 +1,68 @@
+"""DARTH's EMA teacher update as an mmengine hook."""
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmdet.registry import HOOKS
+from mmplug.models.mot.teacher_qdtrack import teacher_student_tensors
+from mmplug.models.utils.ema import ema_update_
+
+
+@HOOKS.register_module()
+class EMATrainHook(Hook):
+    """After every ``interval`` training iterations, update the teacher:
+    ``teacher = (1 - m) * teacher + m * student`` for every ``teacher_*``
+    parameter and buffer (BatchNorm statistics included), with
+    ``m = min(momentum, (1 + it) / (warm_up + it))`` as in DARTH (``it`` is
+    the 0-based iteration just finished).
+
+    The teacher weights are part of the model's state dict, so checkpoints
+    carry them and ``--resume`` continues with the same teacher; the step
+    counter is the runner's ``iter``, restored on resume too.
+
+    Args:
+        momentum (float): Upper bound of the student weight, in (0, 1].
+            Defaults to 0.002.
+        interval (int): Update every ``interval`` iterations. Defaults to 1.
+        warm_up (int): DARTH's warm-up constant, >= 0. Defaults to 100.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, momentum: float = 0.002, interval: int = 1,
+                 warm_up: int = 100) -> None:
+        if not 0 < momentum <= 1:
+            raise ValueError(f'momentum must be in (0, 1], got {momentum}')
+        if not isinstance(interval, int) or interval < 1:
+            raise ValueError(f'interval must be an int >= 1, got {interval}')
+        if warm_up < 0:
+            raise ValueError(f'warm_up must be >= 0, got {warm_up}')
+        self.momentum = momentum
+        self.interval = interval
+        self.warm_up = warm_up
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        if not any(True for _ in teacher_student_tensors(model)):
+            raise ValueError('EMATrainHook needs a model with teacher_* '
+                             f'modules (TeacherQDTrack), got '
+                             f'{type(model).__name__}')
+        self._model = model
+
+    def step_momentum(self, it: int) -> float:
+        """The momentum used after iteration ``it`` (0-based)."""
+        return min(self.momentum, (1 + it) / (self.warm_up + it)) \
+            if self.warm_up + it > 0 else self.momentum
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: Optional[dict] = None,
+                         outputs: Optional[dict] = None) -> None:
+        if not self.every_n_train_iters(runner, self.interval):
+            return
+        m = self.step_momentum(runner.iter)
+        ema_update_(((t, s) for _, t, s in teacher_student_tensors(
+            self._model)), m)

@@ -1,0 +1,3 @@
+from .distillation import ROIDistillationLoss, RPNDistillationLoss
+
+__all__ = ['RPNDistillationLoss', 'ROIDistillationLoss']

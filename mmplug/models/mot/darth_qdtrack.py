@@ -1,0 +1,207 @@
+"""DARTH: holistic test-time adaptation of QDTrack (Segu et al., ICCV 2023)."""
+from typing import Dict, List, Tuple
+
+import torch
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample, TrackDataSample, TrackSampleList
+from mmdet.utils import InstanceList
+from ..utils.box_projection import project_instances
+from .kd_qdtrack import KDQDTrack
+
+VIEWS = ('pseudo', 'teacher', 'student', 'contrastive')
+View = Tuple[Tensor, List[DetDataSample]]
+
+
+@MODELS.register_module()
+class DARTHQDTrack(KDQDTrack):
+    """Unsupervised adaptation of a source QDTrack to a target domain.
+
+    Each training sample is one unlabelled target frame in four views made by
+    the data pipeline (:class:`MultiViewPipeline`): pseudo-label view P,
+    teacher view T = geometric(P), student view S = photometric(T) and
+    contrastive view C = geometric'(P) + photometric'. Every view carries
+    ``view`` (its name) and ``view_homography`` (P -> view, 3 x 3) metainfo.
+
+    The loss, step by step:
+
+    1. teacher on P (no grad): detections with score > ``conf_thr`` become
+       pseudo boxes with ids 1..n;
+    2. detection consistency: teacher on T vs. student on S, RPN and RoI
+       distillation (:class:`KDQDTrack`);
+    3. patch contrastive loss (PCL): QDTrack's quasi-dense track loss with S
+       as key and C as reference frame, pseudo boxes projected from P
+       (:func:`project_instances`), instances matched by pseudo id.
+
+    No ground truth is read. Frames without pseudo boxes in S or C only skip
+    their PCL term; when no frame has any, the track loss is an exact zero
+    that still touches the track head (no unused parameters under DDP).
+
+    Args:
+        conf_thr (float): Teacher score threshold for pseudo boxes.
+            Defaults to 0.7.
+        with_pcl (bool): Use the patch contrastive loss. Defaults to True.
+        min_visible (float): Fraction of a projected pseudo box that must lie
+            inside a view to keep it there. Defaults to 0.3.
+        **kwargs: :class:`KDQDTrack` arguments.
+    """
+
+    def __init__(self,
+                 *args,
+                 conf_thr: float = 0.7,
+                 with_pcl: bool = True,
+                 min_visible: float = 0.3,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        if not 0 <= conf_thr <= 1:
+            raise ValueError(f'conf_thr must be in [0, 1], got {conf_thr}')
+        self.conf_thr = conf_thr
+        self.with_pcl = with_pcl
+        self.min_visible = min_visible
+
+    def loss(self, inputs: Tensor, data_samples: TrackSampleList,
+             **kwargs) -> dict:
+        """Adaptation losses of a batch of N target frames.
+
+        Args:
+            inputs (Tensor): (N, 4, C, H, W), the four views of each frame.
+            data_samples (list[TrackDataSample]): Per frame, one
+                DetDataSample per view with ``view`` / ``view_homography``.
+
+        Returns:
+            dict: ``loss_rpn_distillation``, ``loss_roi_distillation``,
+            ``loss_track``, ``loss_track_aux`` (those switched on) and
+            ``num_pseudo`` (mean pseudo boxes per frame, for logging).
+        """
+        views = self.split_views(inputs, data_samples)
+        pseudo, teacher_feats = self.teacher_forward(views)
+        student_feats = self.detector.extract_feat(views['student'][0])
+        student_rpn = self.rpn_outputs(student_feats, teacher=False)
+        losses = self.distillation_losses(
+            student_feats, teacher_feats,
+            [s.metainfo for s in views['teacher'][1]], student_rpn)
+        if self.with_pcl:
+            losses.update(
+                self.pcl_loss(views, pseudo, student_feats, student_rpn))
+        losses['num_pseudo'] = inputs.new_tensor(
+            sum(len(p) for p in pseudo) / max(len(pseudo), 1))
+        return losses
+
+    @staticmethod
+    def split_views(inputs: Tensor,
+                    data_samples: TrackSampleList) -> Dict[str, View]:
+        """(N, V, C, H, W) -> {view name: ((N, C, H, W), [sample] * N)}."""
+        if inputs.dim() != 5:
+            raise ValueError('DARTH needs inputs of shape (N, V, C, H, W), '
+                             f'got {tuple(inputs.shape)}')
+        names = [s.metainfo.get('view') for s in
+                 data_samples[0].video_data_samples]
+        missing = [v for v in VIEWS if v not in names]
+        if missing:
+            raise ValueError(f'views {missing} missing from the batch (got '
+                             f'{names}); use MultiViewPipeline in the '
+                             'train pipeline')
+        views = {}
+        for name in VIEWS:
+            idx = names.index(name)
+            samples = [s.video_data_samples[idx] for s in data_samples]
+            views[name] = (inputs[:, idx].contiguous(), samples)
+        return views
+
+    @torch.no_grad()
+    def teacher_forward(self, views: Dict[str, View]
+                        ) -> Tuple[InstanceList, Tuple[Tensor]]:
+        """Pseudo boxes on P and teacher features of T, in one batched pass.
+
+        Returns:
+            tuple: per frame InstanceData (``bboxes`` in P coordinates,
+            ``labels``, ``scores``, ``instances_ids`` 1..n), and the teacher's
+            FPN features of the T view.
+        """
+        p_imgs, p_samples = views['pseudo']
+        t_imgs = views['teacher'][0]
+        n = len(p_imgs)
+        detector = self.teacher_detector
+        if p_imgs.shape == t_imgs.shape:
+            feats = detector.extract_feat(torch.cat([p_imgs, t_imgs]))
+            p_feats = tuple(f[:n] for f in feats)
+            t_feats = tuple(f[n:] for f in feats)
+        else:
+            p_feats = detector.extract_feat(p_imgs)
+            t_feats = detector.extract_feat(t_imgs)
+        proposals = detector.rpn_head.predict(p_feats, p_samples,
+                                              rescale=False)
+        dets = detector.roi_head.predict(p_feats, proposals, p_samples,
+                                         rescale=False)
+        pseudo = []
+        for det in dets:
+            det = det[det.scores > self.conf_thr]
+            det.instances_ids = torch.arange(
+                1, len(det) + 1, device=det.bboxes.device)
+            pseudo.append(det)
+        return pseudo, t_feats
+
+    def pcl_loss(self, views: Dict[str, View], pseudo: InstanceList,
+                 student_feats: Tuple[Tensor],
+                 student_rpn: Dict[str, List[Tensor]]) -> dict:
+        """Patch contrastive loss: track loss between S (key) and C (ref)."""
+        key_samples = [self._pseudo_sample(p, s) for p, s in
+                       zip(pseudo, views['student'][1])]
+        ref_samples = [self._pseudo_sample(p, s) for p, s in
+                       zip(pseudo, views['contrastive'][1])]
+        valid = [i for i, (k, r) in enumerate(zip(key_samples, ref_samples))
+                 if len(k.gt_instances) and len(r.gt_instances)]
+        if not valid:
+            zero = sum(p.sum() for p in self.track_head.parameters()) * 0.
+            return dict(loss_track=zero, loss_track_aux=zero)
+        idx = torch.tensor(valid, device=views['contrastive'][0].device)
+        key_feats = tuple(f[idx] for f in student_feats)
+        ref_feats = self.detector.extract_feat(views['contrastive'][0][idx])
+        key_props = self._proposals(
+            [c[idx] for c in student_rpn['cls_scores']],
+            [b[idx] for b in student_rpn['bbox_preds']],
+            [key_samples[i] for i in valid])
+        with torch.no_grad():
+            ref_rpn = self.rpn_outputs(ref_feats, teacher=False)
+        ref_props = self._proposals(ref_rpn['cls_scores'],
+                                    ref_rpn['bbox_preds'],
+                                    [ref_samples[i] for i in valid])
+        for props in key_props:  # the track head samples key `priors`
+            props.priors = props.pop('bboxes')
+        pairs = [self._pair(key_samples[i], ref_samples[i]) for i in valid]
+        return self.track_head.loss(key_feats, ref_feats, key_props,
+                                    ref_props, pairs)
+
+    def _pseudo_sample(self, pseudo: InstanceData,
+                       view_sample: DetDataSample) -> DetDataSample:
+        """A DetDataSample of ``view_sample``'s geometry holding the pseudo
+        boxes projected into that view."""
+        homography = view_sample.metainfo['view_homography']
+        homography = torch.as_tensor(homography, dtype=torch.float32)
+        sample = DetDataSample(metainfo=view_sample.metainfo)
+        boxes = InstanceData(bboxes=pseudo.bboxes, labels=pseudo.labels,
+                             instances_ids=pseudo.instances_ids)
+        sample.gt_instances = project_instances(
+            boxes, homography, view_sample.metainfo['img_shape'],
+            self.min_visible)
+        return sample
+
+    def _proposals(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
+                   samples: List[DetDataSample]) -> InstanceList:
+        cfg = self.detector.train_cfg.get('rpn_proposal',
+                                          self.detector.test_cfg.rpn)
+        with torch.no_grad():
+            return self.detector.rpn_head.predict_by_feat(
+                [c.detach() for c in cls_scores],
+                [b.detach() for b in bbox_preds],
+                batch_img_metas=[s.metainfo for s in samples], cfg=cfg,
+                rescale=False)
+
+    @staticmethod
+    def _pair(key: DetDataSample, ref: DetDataSample) -> TrackDataSample:
+        pair = TrackDataSample(metainfo=dict(key_frames_inds=[0],
+                                             ref_frames_inds=[1]))
+        pair.video_data_samples = [key, ref]
+        return pair
