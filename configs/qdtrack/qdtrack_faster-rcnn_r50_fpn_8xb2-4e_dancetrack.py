@@ -1,23 +1,11 @@
-# QDTrack on DanceTrack train, tested on val; frozen-BN ResNet-50 from local
-# weights (see the MOT17 config for the checkpoint options).
-_base_ = ['./qdtrack_faster-rcnn_r50_fpn_8xb2-4e_mot17halftrain_test-mot17halfval.py']
-
-train_dataloader = dict(
-    dataset=dict(
-        data_root='data/DanceTrack/',
-        ann_file='annotations/train_cocoformat.json',
-        data_prefix=dict(img_path='train/')))
-val_dataloader = dict(
-    dataset=dict(
-        data_root='data/DanceTrack/',
-        ann_file='annotations/val_cocoformat.json',
-        data_prefix=dict(img_path='val/')))
-test_dataloader = val_dataloader
-val_evaluator = [
-    dict(type='CocoVideoMetric', metric=['bbox'], classwise=True),
-    dict(
-        type='MOTChallengeMetric',
-        metric=['HOTA', 'CLEAR', 'Identity'],
-        benchmark='DanceTrack')
+# QDTrack on DanceTrack train, tested on val, with a frozen-BN ResNet-50 from
+# local weights (see _base_/models/pretrained_r50.py).
+_base_ = [
+    '../_base_/models/qdtrack_faster-rcnn_r50_fpn.py',
+    '../_base_/models/pretrained_r50.py', '../_base_/datasets/dancetrack.py',
+    '../_base_/schedules/qdtrack_4e.py', '../_base_/default_runtime.py'
 ]
-test_evaluator = val_evaluator
+
+model = {{_base_.pretrained_r50}}
+
+custom_hooks = [dict(type='SyncBuffersHook')]

@@ -13,13 +13,19 @@ any attribute of any allowed object, so the pickle's ``getattr`` resolves to
 :func:`_history_buffer_getattr`, which only returns HistoryBuffer's
 registered statistics methods.
 """
+import os.path as osp
 import pickle
-from typing import Any, List, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
+from mmengine.runner.checkpoint import CheckpointLoader
 
 _REGISTERED = False
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint that safe loading refuses; names the file and types."""
 
 
 def _numpy_globals() -> List[Union[type, Tuple[object, str]]]:
@@ -66,3 +72,61 @@ def register_safe_globals() -> None:
         return
     torch.serialization.add_safe_globals(mmengine_safe_globals())
     _REGISTERED = True
+
+
+def safe_load(filename: str, map_location: Optional[Any] = None) -> Any:
+    """``torch.load(filename, weights_only=True)`` with clear errors.
+
+    Raises:
+        FileNotFoundError: When ``filename`` is not a file.
+        UnsafeCheckpointError: When the file holds types outside the
+            allow-list (e.g. a pickle payload); names the file and the
+            offending types. Nothing from the file runs.
+    """
+    register_safe_globals()
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    try:
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise UnsafeCheckpointError(
+            f'refusing to load checkpoint {filename}: it holds '
+            f'{_unsafe_types(filename) or "types"} that safe loading does '
+            f'not allow ({_first_line(exc)}). Convert it where you trust '
+            'its source, e.g. with tools/model_converters/.') from None
+
+
+def _unsafe_types(filename: str) -> str:
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(
+            filename)
+    except Exception:  # noqa: BLE001 - only used to word the message
+        return ''
+    allowed = {n for n in names if n in _allowed_names()}
+    return ', '.join(sorted(set(names) - allowed))
+
+
+def _allowed_names() -> set:
+    out = set()
+    for item in mmengine_safe_globals():
+        if isinstance(item, tuple):
+            out.add(item[1])
+        else:
+            out.add(f'{item.__module__}.{item.__qualname__}')
+    return out
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [ln for ln in str(exc).splitlines() if 'Unsupported global' in ln
+             or 'refusing' in ln]
+    return lines[0].strip() if lines else type(exc).__name__
+
+
+# mmengine's extension point for checkpoint sources: every local load that
+# goes through mmengine (load_from, resume, init_cfg Pretrained) uses
+# safe_load and so reports the file and the refused types.
+@CheckpointLoader.register_scheme(prefixes='', force=True)
+def load_from_local(filename: str, map_location: Optional[Any]) -> Any:
+    filename = osp.expanduser(filename)
+    return safe_load(filename, map_location)
