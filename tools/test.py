@@ -2,7 +2,10 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
         [--cfg-options K=V ...] [--allow-new-keys] [--show-dir DIR]
-        [--launcher {none,pytorch,slurm,mpi}]
+        [--out-dir DIR [--format-only]] [--launcher {none,pytorch,slurm,mpi}]
+
+--out-dir keeps the tracks as MOTChallenge files DIR/default-tracker/<seq>.txt
+(for tools/analysis_tools/eval_mot.py); --format-only skips evaluation.
 """
 import argparse
 import json
@@ -23,6 +26,14 @@ def parse_args(argv=None):
     parser.add_argument(
         '--show-dir',
         help='write frames with boxes, track ids and classes to this folder')
+    parser.add_argument(
+        '--out-dir',
+        help='write the tracks as MOTChallenge files to '
+        'DIR/default-tracker/<seq>.txt (DIR must be new or empty)')
+    parser.add_argument(
+        '--format-only',
+        action='store_true',
+        help='with --out-dir: only write the files, do not evaluate')
     parser.add_argument(
         '--cfg-options',
         nargs='+',

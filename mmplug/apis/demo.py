@@ -136,14 +136,33 @@ def adapt_darth(work_dir: str, source_ckpt: str, target_root: str,
 
 
 def test_on(ckpt: str, config: str, root: str, work_dir: str) -> Dict:
-    """tools/test.py on ``root``'s val split; metrics in percent."""
+    """tools/test.py on ``root``'s val split; metrics in percent. The
+    tracks are kept as MOTChallenge files in ``<work_dir>/tracks``."""
+    tracks = osp.join(work_dir, 'tracks')
+    if osp.isdir(tracks):
+        shutil.rmtree(tracks)  # our own output of an earlier demo run
     run_tool([
         osp.join('tools', 'test.py'), config, ckpt, '--work-dir', work_dir,
-        '--cfg-options'
+        '--out-dir', tracks, '--cfg-options'
     ] + retarget_options('test', root, 'val'))
     with open(osp.join(work_dir, 'metrics.json')) as f:
         metrics = json.load(f)
     return {k: round(100 * metrics[k], 2) for k in REPORTED}
+
+
+def write_gif(work_dir: str, target_root: str) -> str:
+    """Source-only vs. DARTH tracks on the first target val video."""
+    from mmplug.visualization import comparison_gif
+    val = osp.join(target_root, 'val')
+    seq = sorted(os.listdir(val))[0]
+    results = {
+        title: osp.join(work_dir, test, 'tracks', 'default-tracker',
+                        f'{seq}.txt')
+        for title, test in (('source only', 'test_source_on_target'),
+                            ('DARTH', 'test_darth_on_target'))
+    }
+    return comparison_gif(osp.join(val, seq, 'img1'), results,
+                          osp.join(work_dir, f'{seq}_source_vs_darth.gif'))
 
 
 def format_table(summary: Dict) -> str:
@@ -178,7 +197,9 @@ def run_demo(work_dir: str = 'work_dirs/demo', corruption: str = 'fog',
         darth_ckpt, DARTH_CONFIG, roots['target'],
         osp.join(work_dir, 'test_darth_on_target'))
     dump_json_atomic(summary, osp.join(work_dir, 'summary.json'), indent=2)
+    gif = write_gif(work_dir, roots['target'])
     print('\n' + format_table(summary))
+    _log(f'before / after adaptation on one target video: {gif}')
     _log(f'done in {(time.time() - start) / 60:.1f} min; summary: '
          f'{osp.join(work_dir, "summary.json")}')
     return summary

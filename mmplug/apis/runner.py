@@ -4,6 +4,7 @@ Thin layers over mmengine's Runner, following mmdet's tools: load the config,
 merge ``--cfg-options`` (strictly), set work dir / resume / AMP / launcher,
 build the Runner and run it.
 """
+import os
 import os.path as osp
 from argparse import Namespace
 from typing import Dict, Optional
@@ -71,8 +72,35 @@ def test_cfg_from_args(args: Namespace) -> Config:
             raise KeyError('--show-dir needs default_hooks.visualization to '
                            'be a TrackVisualizationHook in the config')
         vis.draw = True
+        vis.frame_interval = 1
         vis.test_out_dir = osp.abspath(args.show_dir)
+    if getattr(args, 'out_dir', None):
+        _write_mot_results(cfg, args.out_dir, args.format_only)
+    elif getattr(args, 'format_only', False):
+        raise ValueError('--format-only needs --out-dir')
     return cfg
+
+
+def _write_mot_results(cfg: Config, out_dir: str,
+                       format_only: bool) -> None:
+    """Make MOTChallengeMetric keep its ``<seq>.txt`` files in ``out_dir``.
+
+    mmdet's metric deletes an existing ``outfile_prefix`` folder, so only a
+    new or empty folder is accepted (nothing already written is lost).
+    """
+    if osp.isdir(out_dir) and os.listdir(out_dir):
+        raise FileExistsError(f'--out-dir {out_dir} exists and is not empty; '
+                              'choose a new folder')
+    evaluators = cfg.test_evaluator
+    evaluators = evaluators if isinstance(evaluators, list) else [evaluators]
+    mot = [e for e in evaluators if e.get('type') == 'MOTChallengeMetric']
+    if not mot:
+        raise KeyError('--out-dir needs a MOTChallengeMetric in '
+                       'test_evaluator')
+    for metric in mot:
+        metric.outfile_prefix = osp.abspath(out_dir)
+        metric.format_only = format_only
+    cfg.test_evaluator = mot if format_only else evaluators
 
 
 def run_test(cfg: Config) -> Dict[str, float]:

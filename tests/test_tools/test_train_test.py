@@ -36,16 +36,31 @@ def test_train_then_test_writes_metrics(synth_root, tmp_path):
     run_tool(_train_args(work, synth_root))
     ckpt = work / 'epoch_2.pth'
     assert ckpt.is_file()
-    test_dir = tmp_path / 'test'
+    test_dir, out_dir = tmp_path / 'test', tmp_path / 'tracks'
+    show_dir = tmp_path / 'show'
     proc = run_tool([
         osp.join('tools', 'test.py'), SYNTH_CONFIG, str(ckpt), '--work-dir',
-        str(test_dir), '--cfg-options'
+        str(test_dir), '--out-dir', str(out_dir), '--show-dir',
+        str(show_dir), '--cfg-options'
     ] + retarget_options(synth_root) + TINY[-4:])
     metrics = json.loads((test_dir / 'metrics.json').read_text())
     for key in ('HOTA', 'MOTA', 'IDF1', 'DetA', 'AssA', 'bbox_mAP'):
         assert key in metrics, key
         assert isinstance(metrics[key], float)
     assert 'HOTA' in proc.stdout
+    # the track files compose with eval_mot.py: same numbers offline
+    tracks = out_dir / 'default-tracker'
+    assert (tracks / 'synth-s1-v000.txt').is_file()
+    offline = tmp_path / 'offline.json'
+    run_tool([osp.join('tools', 'analysis_tools', 'eval_mot.py'),
+              '--gt-dir', osp.join(synth_root, 'val'), '--res-dir',
+              str(tracks), '--out', str(offline)])
+    combined = json.loads(offline.read_text())['COMBINED']
+    for key in ('HOTA', 'MOTA', 'IDF1'):
+        assert combined[key] == pytest.approx(100 * metrics[key], abs=1e-6)
+    # --show-dir: one picture per frame (8 frames in the val video)
+    pictures = [p for p in show_dir.rglob('*.jpg')]
+    assert len(pictures) == 8
 
 
 @pytest.mark.slow

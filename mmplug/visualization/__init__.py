@@ -1,0 +1,3 @@
+from .track_gif import comparison_gif, draw_tracks, read_tracks
+
+__all__ = ['comparison_gif', 'draw_tracks', 'read_tracks']
