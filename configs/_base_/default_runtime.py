@@ -8,7 +8,9 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='TrackVisualizationHook', draw=False))
+    visualization=dict(type='TrackVisualizationHook', draw=False),
+    # RNG states in checkpoints: --resume continues exactly (mmplug)
+    rng_state=dict(type='RNGStateHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,0 +1,54 @@
+"""2-process training and testing on CPU (gloo) through tools/dist_*.sh."""
+import json
+import os
+import os.path as osp
+import socket
+import subprocess
+
+import pytest
+
+from ..conftest import REPO, SYNTH_CONFIG, retarget_options
+from ._run import tool_env
+from .test_train_test import TINY
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return str(s.getsockname()[1])
+
+
+def _sh(args):
+    env = tool_env()
+    env.update(PORT=_free_port(), OMP_NUM_THREADS='1')
+    env['PATH'] = osp.dirname(os.sys.executable) + os.pathsep + env['PATH']
+    proc = subprocess.run(['bash'] + args, cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return proc
+
+
+@pytest.mark.slow
+def test_two_process_train_and_test_match_one_process(synth_root, tmp_path):
+    opts = retarget_options(synth_root) + TINY + [
+        'train_cfg.max_epochs=1', 'env_cfg.dist_cfg.backend=gloo'
+    ]
+    work = tmp_path / 'train'
+    _sh(['tools/dist_train.sh', SYNTH_CONFIG, '2', '--work-dir', str(work),
+         '--cfg-options'] + opts)
+    ckpt = work / 'epoch_1.pth'
+    assert ckpt.is_file()
+
+    # the val split has 1 video: add the train videos so both ranks get some
+    test_opts = retarget_options(synth_root) + TINY[-4:] + [
+        'test_dataloader.dataset.ann_file=annotations/train_cocoformat.json',
+        'test_dataloader.dataset.data_prefix.img_path=train/',
+        'env_cfg.dist_cfg.backend=gloo'
+    ]
+    metrics = {}
+    for nproc in ('1', '2'):
+        out = tmp_path / f'test{nproc}'
+        _sh(['tools/dist_test.sh', SYNTH_CONFIG, str(ckpt), nproc,
+             '--work-dir', str(out), '--cfg-options'] + test_opts)
+        metrics[nproc] = json.loads((out / 'metrics.json').read_text())
+    assert metrics['1'] == metrics['2']
