@@ -10,6 +10,7 @@ import os
 from mmengine.config import DictAction
 
 from mmplug.apis import build_runner, train_cfg_from_args
+from mmplug.apis.runner import check_data
 
 
 def parse_args(argv=None):
@@ -49,7 +50,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    runner = build_runner(train_cfg_from_args(args))
+    cfg = train_cfg_from_args(args)
+    check_data(cfg, splits=('train', ))
+    runner = build_runner(cfg)
     runner.train()
 
 

@@ -12,6 +12,8 @@ from typing import Dict, Optional
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mmplug.utils.checks import (check_checkpoint_shapes, check_image_files,
+                                 dataset_files)
 from mmplug.utils.config import flatten_metrics, merge_cfg_options
 from mmplug.utils.io import dump_json_atomic
 
@@ -31,6 +33,18 @@ def _work_dir(cfg: Config, args: Namespace) -> str:
     if cfg.get('work_dir', None) is not None:
         return cfg.work_dir
     return osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+
+def check_data(cfg: Config, splits=('train', 'val', 'test')) -> None:
+    """Fail before any work when an annotation file or image is absent."""
+    for split, ann_file, img_dir in dataset_files(cfg):
+        if split not in splits:
+            continue
+        if not osp.isfile(ann_file):
+            raise FileNotFoundError(
+                f'{split}_dataloader.dataset.ann_file: {ann_file} does not '
+                'exist')
+        check_image_files(ann_file, img_dir)
 
 
 def build_runner(cfg: Config) -> Runner:
@@ -105,7 +119,9 @@ def _write_mot_results(cfg: Config, out_dir: str,
 
 def run_test(cfg: Config) -> Dict[str, float]:
     """Test, then write the flat metrics to ``<work_dir>/metrics.json``."""
+    check_data(cfg, splits=('test', ))
     runner = build_runner(cfg)
+    check_checkpoint_shapes(runner.model, cfg.load_from)
     metrics = flatten_metrics(runner.test() or {})
     if runner.rank == 0:
         dump_json_atomic(metrics, osp.join(cfg.work_dir, 'metrics.json'),

@@ -128,3 +128,33 @@ def test_missing_image_names_the_file(synth_root, tmp_path):
                                 'train_cfg.max_epochs=1'), check=False)
     assert proc.returncode != 0
     assert str(victim) in proc.stderr
+
+
+def test_absent_images_in_annotations_are_named(synth_root, tmp_path):
+    import shutil
+    root = tmp_path / 'root'
+    shutil.copytree(synth_root, root)
+    shutil.rmtree(root / 'train' / 'synth-s0-v001' / 'img1')
+    proc = run_tool(_train_args(tmp_path / 'w', str(root)), check=False)
+    assert proc.returncode != 0
+    assert 'train_cocoformat.json lists 8 image(s) that do not exist' in \
+        proc.stderr
+    assert 'synth-s0-v001/img1/000001.jpg' in proc.stderr
+
+
+def test_wrong_checkpoint_lists_mismatched_keys(synth_root, tmp_path):
+    from mmengine.config import Config
+
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(SYNTH_CONFIG)
+    cfg.model.detector.roi_head.bbox_head.num_classes = 3
+    path = tmp_path / 'three_classes.pth'
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict()), path)
+    proc = run_tool([osp.join('tools', 'test.py'), SYNTH_CONFIG, str(path),
+                     '--work-dir', str(tmp_path / 't'), '--cfg-options'] +
+                    retarget_options(synth_root), check=False)
+    assert proc.returncode != 0
+    assert 'three_classes.pth does not fit the model' in proc.stderr
+    assert 'detector.roi_head.bbox_head.fc_cls.weight: checkpoint (4, 256)' \
+        ' vs model (2, 256)' in proc.stderr
+    assert not (tmp_path / 't' / 'metrics.json').exists()
