@@ -26,6 +26,7 @@ PIP=("$PY" -m pip --disable-pip-version-check)
 
 stamp_hash() {
   cat "$ROOT/scripts/install.sh" "$CONSTRAINTS" "$ROOT/requirements.txt" \
+      "$ROOT/requirements-dev.txt" \
       "$ROOT/setup.py" | sha256sum | cut -d' ' -f1
 }
 
