@@ -18,6 +18,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner.checkpoint import load_checkpoint
 
 from mmdet.registry import DATASETS, MODELS
+from mmdet.utils import register_all_modules
 from mmplug.models.mot.teacher_qdtrack import teacher_student_tensors
 from mmplug.models.utils.ema import ema_update_
 
@@ -61,6 +62,7 @@ def benchmark(source_cfg: Config, darth_cfg: Config, checkpoint: str,
               iters: int = 20, warmup: int = 3, batch_size: int = 2,
               device: str = 'cpu', seed: int = 0) -> Dict[str, float]:
     """Median step times (seconds) and their ratio ``darth / qdtrack``."""
+    register_all_modules(init_default_scope=True)
     for cfg in (source_cfg, darth_cfg):
         cfg.train_dataloader.batch_size = batch_size
     n = iters + warmup
