@@ -158,3 +158,15 @@ def test_wrong_checkpoint_lists_mismatched_keys(synth_root, tmp_path):
     assert 'detector.roi_head.bbox_head.fc_cls.weight: checkpoint (4, 256)' \
         ' vs model (2, 256)' in proc.stderr
     assert not (tmp_path / 't' / 'metrics.json').exists()
+
+
+def test_truncated_image_names_the_file(synth_root, tmp_path):
+    import shutil
+    root = tmp_path / 'root'
+    shutil.copytree(synth_root, root)
+    victim = root / 'train' / 'synth-s0-v001' / 'img1' / '000002.jpg'
+    victim.write_bytes(victim.read_bytes()[:300])
+    proc = run_tool(_train_args(tmp_path / 'w', str(root),
+                                'train_cfg.max_epochs=1'), check=False)
+    assert proc.returncode != 0
+    assert f'{victim} is a truncated JPEG' in proc.stderr

@@ -21,7 +21,7 @@ train_pipeline = [
         type='TransformBroadcaster',
         share_random_params=True,
         transforms=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
+            dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
             dict(type='LoadTrackAnnotations'),
             dict(
                 type='RandomResize',
@@ -48,7 +48,7 @@ test_pipeline = [
     dict(
         type='TransformBroadcaster',
         transforms=[
-            dict(type='LoadImageFromFile', backend_args=backend_args),
+            dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
             dict(type='Resize', scale=img_scale, keep_ratio=True),
             dict(type='LoadTrackAnnotations')
         ]),

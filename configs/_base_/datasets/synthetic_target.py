@@ -21,7 +21,7 @@ photometric = [dict(type='PhotoMetricDistortion')]
 pad = [dict(type='Pad', size=img_scale)]
 
 darth_train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImageFromFile'),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(
         type='MultiViewPipeline',
