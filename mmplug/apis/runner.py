@@ -47,8 +47,33 @@ def check_data(cfg: Config, splits=('train', 'val', 'test')) -> None:
         check_image_files(ann_file, img_dir)
 
 
+def init_cpu_dist(cfg: Config) -> None:
+    """Make ``--launcher pytorch`` work without a GPU (gloo).
+
+    mmengine 0.10.7's pytorch launcher always calls
+    ``torch.cuda.set_device`` (it skips its own set-up when a process group
+    already exists), and wraps the model in DDP with
+    ``device_ids=[LOCAL_RANK]``, which DDP refuses for CPU modules.
+    """
+    import torch
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') != 'pytorch' or \
+            torch.cuda.is_available() or dist.is_initialized():
+        return
+    backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get(
+        'backend', 'gloo')
+    dist.init_process_group(backend='gloo' if backend == 'nccl' else backend)
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
 def build_runner(cfg: Config) -> Runner:
     """Runner from ``cfg.runner_type`` (a registered runner) or the default."""
+    init_cpu_dist(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     from mmengine.registry import RUNNERS

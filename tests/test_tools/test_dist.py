@@ -30,7 +30,15 @@ def _sh(args):
 
 @pytest.mark.slow
 def test_two_process_train_and_test_match_one_process(synth_root, tmp_path):
-    opts = retarget_options(synth_root) + TINY + [
+    # the val split has 1 video: evaluate on the 2 train videos, so that
+    # each rank gets one
+    two_videos = [
+        f'{split}_dataloader.dataset.{key}'
+        for split in ('val', 'test')
+        for key in ('ann_file=annotations/train_cocoformat.json',
+                    'data_prefix.img_path=train/')
+    ]
+    opts = retarget_options(synth_root) + TINY + two_videos + [
         'train_cfg.max_epochs=1', 'env_cfg.dist_cfg.backend=gloo'
     ]
     work = tmp_path / 'train'
@@ -39,10 +47,7 @@ def test_two_process_train_and_test_match_one_process(synth_root, tmp_path):
     ckpt = work / 'epoch_1.pth'
     assert ckpt.is_file()
 
-    # the val split has 1 video: add the train videos so both ranks get some
-    test_opts = retarget_options(synth_root) + TINY[-4:] + [
-        'test_dataloader.dataset.ann_file=annotations/train_cocoformat.json',
-        'test_dataloader.dataset.data_prefix.img_path=train/',
+    test_opts = retarget_options(synth_root) + TINY[-4:] + two_videos + [
         'env_cfg.dist_cfg.backend=gloo'
     ]
     metrics = {}
