@@ -8,20 +8,15 @@ from typing import Any
 from mmengine.fileio import LocalBackend, register_backend
 
 
-def dump_json_atomic(obj: Any, path: str, indent: int = None) -> None:
-    """Write ``obj`` as JSON to ``path`` through a temporary file + rename.
-
-    Args:
-        obj: A JSON-serialisable object.
-        path (str): Destination; its folder is created if needed.
-        indent (int, optional): JSON indentation.
-    """
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder
+    and a rename; the folder is created if needed."""
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.json', dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=folder)
     try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(obj, f, indent=indent)
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -29,6 +24,17 @@ def dump_json_atomic(obj: Any, path: str, indent: int = None) -> None:
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def dump_json_atomic(obj: Any, path: str, indent: int = None) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (:func:`write_atomic`).
+
+    Args:
+        obj: A JSON-serialisable object.
+        path (str): Destination; its folder is created if needed.
+        indent (int, optional): JSON indentation.
+    """
+    write_atomic(path, json.dumps(obj, indent=indent).encode('utf-8'))
 
 
 class AtomicLocalBackend(LocalBackend):
@@ -42,26 +48,10 @@ class AtomicLocalBackend(LocalBackend):
     """
 
     def put(self, obj: bytes, filepath) -> None:
-        self._write_atomic(str(filepath), obj, 'wb')
+        write_atomic(str(filepath), obj)
 
     def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
-        self._write_atomic(str(filepath), obj.encode(encoding), 'wb')
-
-    @staticmethod
-    def _write_atomic(path: str, data: bytes, mode: str) -> None:
-        folder = osp.dirname(osp.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=folder)
-        try:
-            with os.fdopen(fd, mode) as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if osp.exists(tmp):
-                os.remove(tmp)
-            raise
+        write_atomic(str(filepath), obj.encode(encoding))
 
 
 register_backend('local', AtomicLocalBackend, force=True, prefixes='')
