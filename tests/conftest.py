@@ -1,5 +1,4 @@
 """Shared fixtures: a tiny synthetic MOT set and model/batch builders."""
-import os
 import os.path as osp
 
 import pytest

@@ -1,5 +1,7 @@
 """Config helpers: strict ``--cfg-options`` and flat metric dicts."""
 import difflib
+import os
+import os.path as osp
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from mmengine.config import Config
@@ -103,8 +105,6 @@ def flatten_metrics(metrics: Mapping[str, Any]) -> Dict[str, Any]:
 
 def iter_config_files(root: str) -> Iterable[str]:
     """Every ``*.py`` config under ``root`` outside ``_base_`` folders."""
-    import os
-    import os.path as osp
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d != '_base_')
         for name in sorted(files):

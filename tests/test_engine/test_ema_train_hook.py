@@ -67,7 +67,7 @@ def test_arithmetic_on_toy_model():
     before = {n: t.clone() for n, t, _ in teacher_student_tensors(model)}
     student = {n: s.clone() for n, _, s in teacher_student_tensors(model)}
     hook = EMATrainHook(momentum=0.3, warm_up=2)
-    hook._model = model
+    hook.before_train(SimpleNamespace(model=model))
     runner = SimpleNamespace(iter=4, model=model)
     hook.after_train_iter(runner, batch_idx=0)
     m = min(0.3, 5 / 6)
@@ -87,7 +87,7 @@ def test_interval_skips_iterations():
         model.detector[0].weight.add_(1.0)
     before = model.teacher_detector[0].weight.clone()
     hook = EMATrainHook(momentum=0.5, interval=2)
-    hook._model = model
+    hook.before_train(SimpleNamespace(model=model))
     hook.after_train_iter(SimpleNamespace(iter=0, model=model), 0)
     assert torch.equal(model.teacher_detector[0].weight, before)
     hook.after_train_iter(SimpleNamespace(iter=1, model=model), 0)

@@ -123,8 +123,8 @@ class _Builder:
                         for i, n in enumerate(self.classes)])
         self.ins_ids: Dict[Tuple[int, int], int] = {}
 
-    def add_video(self, name: str, info: dict, split: str,
-                  gts: Optional[List[dict]], frame_range: range) -> None:
+    def add_video(self, name: str, info: dict, gts: Optional[List[dict]],
+                  frame_range: range) -> None:
         vid = len(self.out['videos']) + 1
         self.out['videos'].append(dict(
             id=vid, name=name, fps=info['fps'], width=info['width'],
@@ -219,10 +219,8 @@ def _add_sequence(outputs: Dict[str, _Builder], seq_dir: str, seq: str,
     gt_path = osp.join(seq_dir, 'gt', 'gt.txt')
     gts = parse_gt_file(gt_path) if osp.isfile(gt_path) else None
     n = info['length']
-    outputs[split].add_video(seq, info, split, gts, range(1, n + 1))
+    outputs[split].add_video(seq, info, gts, range(1, n + 1))
     if 'half-train' in outputs:
         half = n // 2 + 1
-        outputs['half-train'].add_video(seq, info, split, gts,
-                                        range(1, half))
-        outputs['half-val'].add_video(seq, info, split, gts,
-                                      range(half, n + 1))
+        outputs['half-train'].add_video(seq, info, gts, range(1, half))
+        outputs['half-val'].add_video(seq, info, gts, range(half, n + 1))

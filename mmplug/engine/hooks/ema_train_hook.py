@@ -45,11 +45,12 @@ class EMATrainHook(Hook):
     def before_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        if not any(True for _ in teacher_student_tensors(model)):
+        # (teacher, student) tensor pairs, looked up once
+        self._pairs = [(t, s) for _, t, s in teacher_student_tensors(model)]
+        if not self._pairs:
             raise ValueError('EMATrainHook needs a model with teacher_* '
                              f'modules (TeacherQDTrack), got '
                              f'{type(model).__name__}')
-        self._model = model
 
     def step_momentum(self, it: int) -> float:
         """The momentum used after iteration ``it`` (0-based)."""
@@ -63,6 +64,4 @@ class EMATrainHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not self.every_n_train_iters(runner, self.interval):
             return
-        m = self.step_momentum(runner.iter)
-        ema_update_(((t, s) for _, t, s in teacher_student_tensors(
-            self._model)), m)
+        ema_update_(self._pairs, self.step_momentum(runner.iter))

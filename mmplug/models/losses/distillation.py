@@ -1,7 +1,6 @@
 """DARTH's detection-consistency losses: RPN and RoI distillation."""
 from typing import Dict, List
 
-import torch
 from torch import Tensor, nn
 
 from mmdet.registry import MODELS

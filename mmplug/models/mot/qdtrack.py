@@ -2,7 +2,6 @@
 from typing import List, Tuple
 
 import torch
-from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmdet.models.mot import QDTrack
