@@ -3,9 +3,10 @@
 Each video shows textured objects on a textured background that move, occlude
 each other by depth order, enter and leave the frame. The scene (background,
 objects, trajectories) depends only on ``(seed, video index)``; a corruption
-is a photometric transform applied afterwards with its own random stream, so
-the same seed under two corruptions gives the same videos under a different
-look (a pure appearance shift, as in DARTH's domain-shift setting).
+is one of the ImageNet-C corruptions (:mod:`mmplug.datasets.corruptions`)
+applied afterwards, so the same seed under two corruptions gives the same
+videos under a different look (a pure appearance shift, as in DARTH's
+domain-shift setting).
 
 Written in the MOTChallenge layout::
 
@@ -24,7 +25,11 @@ from typing import Callable, Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-CORRUPTIONS = ('none', 'fog', 'night', 'noise', 'blur', 'color')
+from .corruptions import CORRUPTIONS as IMAGENET_C
+from .corruptions import check_corruption, corrupt_frame
+
+# 'none' (clean) or one of the 19 ImageNet-C corruptions
+CORRUPTIONS = ('none', ) + IMAGENET_C
 # Class ids follow the MOTChallenge convention (1 = pedestrian), so that
 # configs written for MOT17 and the synthetic set share their metainfo.
 CLASS_NAMES = ('pedestrian', 'car')
@@ -188,66 +193,6 @@ def render_video(seed: int, video: int, num_frames: int, size: int,
     return frames, gt
 
 
-def _fog(img, s, rng):
-    haze = _smooth_noise(rng, img.shape[0], 3, 1) * 0.3 + 0.7
-    alpha = 0.12 * s + 0.1
-    return img * (1 - alpha) + 235 * haze * alpha
-
-
-def _night(img, s, rng):
-    gain = 0.55 - 0.08 * s
-    dark = 255 * (img / 255)**(1 + 0.25 * s) * gain
-    dark[..., 0] *= 1.25  # bluish (BGR)
-    return dark + rng.normal(0, 2 + 1.5 * s, img.shape)
-
-
-def _noise(img, s, rng):
-    return img + rng.normal(0, 10 + 10 * s, img.shape)
-
-
-def _blur(img, s, rng):
-    k = 2 * s + 1
-    return cv2.GaussianBlur(img, (k, k), sigmaX=0.6 * s + 0.4)
-
-
-def _color(img, s, rng):
-    hsv = cv2.cvtColor(img.clip(0, 255).astype(np.uint8), cv2.COLOR_BGR2HSV)
-    hsv = hsv.astype(np.float32)
-    hsv[..., 0] = (hsv[..., 0] + 18 * s) % 180
-    hsv[..., 1] *= 1 - 0.12 * s
-    out = cv2.cvtColor(hsv.clip(0, 255).astype(np.uint8), cv2.COLOR_HSV2BGR)
-    return out.astype(np.float32)[..., ::-1] * (1 - 0.05 * s)
-
-
-_CORRUPT: Dict[str, Callable] = dict(
-    fog=_fog, night=_night, noise=_noise, blur=_blur, color=_color)
-
-
-def corrupt(img: np.ndarray, corruption: str, severity: int,
-            rng: np.random.Generator) -> np.ndarray:
-    """Apply a photometric corruption to a (H, W, 3) uint8 BGR frame.
-
-    Args:
-        img (np.ndarray): The clean frame.
-        corruption (str): One of :data:`CORRUPTIONS`.
-        severity (int): 1 (mild) .. 5 (strong).
-        rng (np.random.Generator): Random stream for noise-like effects.
-
-    Returns:
-        np.ndarray: The corrupted frame, (H, W, 3) uint8; the geometry is
-        unchanged.
-    """
-    if corruption not in CORRUPTIONS:
-        raise ValueError(f'corruption must be one of {CORRUPTIONS}, '
-                         f'got {corruption!r}')
-    if severity not in (1, 2, 3, 4, 5):
-        raise ValueError(f'severity must be in 1..5, got {severity!r}')
-    if corruption == 'none':
-        return img
-    out = _CORRUPT[corruption](img.astype(np.float32), severity, rng)
-    return np.clip(out, 0, 255).astype(np.uint8)
-
-
 def write_sequence(seq_dir: str, frames: List[np.ndarray], gt: List[list],
                    fps: int = 10) -> None:
     """Write one sequence in the MOTChallenge layout.
@@ -306,9 +251,11 @@ def make_synthetic_mot(out: str,
     try:
         for v in range(num_videos):
             clean, gt = render_video(seed, v, frames, size, num_classes)
-            rng = np.random.default_rng([seed, v, 1])
-            imgs = [corrupt(img, corruption, severity, rng) for img in clean]
             name = f'synth-s{seed}-v{v:03d}'
+            imgs = clean if corruption == 'none' else [
+                corrupt_frame(img, corruption, severity, seed, name, t)
+                for t, img in enumerate(clean)
+            ]
             write_sequence(osp.join(tmp, name), imgs, gt)
             names.append(name)
             if progress is not None:
@@ -330,10 +277,7 @@ def _check_args(num_videos, frames, size, corruption, severity,
         raise ValueError(f'frames must be >= 2, got {frames}')
     if size < 64:
         raise ValueError(f'size must be >= 64 pixels, got {size}')
-    if corruption not in CORRUPTIONS:
-        raise ValueError(f'corruption must be one of {CORRUPTIONS}, '
-                         f'got {corruption!r}')
-    if severity not in (1, 2, 3, 4, 5):
-        raise ValueError(f'severity must be in 1..5, got {severity!r}')
+    if corruption != 'none':
+        check_corruption(corruption, severity)
     if num_classes not in (1, 2):
         raise ValueError(f'num_classes must be 1 or 2, got {num_classes}')

@@ -2,10 +2,12 @@
 
     python tools/dataset_converters/make_synthetic_mot.py --out DIR
         --num-videos N --frames F --size S
-        --corruption {none,fog,night,noise,blur,color} --severity 1..5
+        --corruption {none,<an ImageNet-C corruption>} --severity 1..5
         --seed K [--num-classes {1,2}]
 
-The same --seed gives the same videos under every corruption.
+The same --seed gives the same videos under every corruption; the
+corruptions are the 19 of ImageNet-C (tools/dataset_converters/
+corrupt_mot.py lists them), deterministic per seed, video and frame.
 """
 import argparse
 import sys
@@ -20,7 +22,9 @@ def parse_args(argv=None):
     parser.add_argument('--frames', type=int, default=40)
     parser.add_argument('--size', type=int, default=192,
                         help='frame width and height in pixels')
-    parser.add_argument('--corruption', choices=CORRUPTIONS, default='none')
+    parser.add_argument('--corruption', choices=CORRUPTIONS, default='none',
+                        metavar='NAME', help='none or one of: ' +
+                        ', '.join(CORRUPTIONS[1:]))
     parser.add_argument('--severity', type=int, choices=range(1, 6),
                         default=3)
     parser.add_argument('--seed', type=int, default=0)
