@@ -1,28 +1,42 @@
 """The embedded domain-shift demo (what `make demo` runs).
 
-    python tools/demo.py [--corruption C] [--severity K] [--work-dir DIR]
+    python tools/demo.py [--corruption NAME] [--severity K] [--seeds 0,1,2]
+        [--methods adabn,darth,darth-online] [--work-dir DIR]
 
 Makes the synthetic source / target sets once (cached under --data-root),
-trains the source QDTrack, tests it on source val and target val, adapts it
-with DARTH on the unlabelled target train split and tests that on target
-val, prints a table and writes <work-dir>/summary.json (metrics in percent).
---darth-options passes --cfg-options to the adaptation (ablations).
+then per seed: trains the source QDTrack, tests it on source val and target
+val, adapts it to the unlabelled target frames with each method (AdaBN,
+offline DARTH, online DARTH) and tests that on target val. Prints a table
+and writes <work-dir>/summary.json: per model / eval set and metric the
+mean and standard deviation over the seeds (percent). Finished runs are
+reused, so an interrupted demo continues where it stopped.
 """
 import argparse
 
-from mmplug.apis.demo import run_demo
-from mmplug.datasets.synthetic import CORRUPTIONS
+from mmplug.apis.demo import DEMO_METHODS, run_demo
+from mmplug.apis.tta import METHODS
+from mmplug.datasets.corruptions import CORRUPTIONS
+
+
+def _ints(text):
+    return [int(v) for v in text.split(',') if v.strip()]
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
-        '--corruption',
-        choices=[c for c in CORRUPTIONS if c != 'none'],
-        default='fog',
-        help='the target domain shift (default: fog)')
+        '--corruption', choices=CORRUPTIONS, default='fog', metavar='NAME',
+        help='the target domain shift, an ImageNet-C corruption (default: '
+        'fog): ' + ', '.join(CORRUPTIONS))
     parser.add_argument('--severity', type=int, choices=range(1, 6),
-                        default=4)
+                        default=3)
+    parser.add_argument('--seeds', type=_ints, default=[0],
+                        help='comma-separated seeds (default: 0); each '
+                        'trains its own source model')
+    parser.add_argument(
+        '--methods', default=','.join(DEMO_METHODS),
+        help='comma-separated adaptation methods, of: ' +
+        ', '.join(m for m in METHODS if m != 'source'))
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/synth',
                         help='where the synthetic sets are cached')
@@ -30,15 +44,16 @@ def parse_args(argv=None):
         '--darth-options',
         nargs='+',
         default=[],
-        help='extra --cfg-options for the DARTH adaptation, e.g. '
-        'model.with_pcl=False')
+        help='extra --cfg-options for the DARTH runs, e.g. '
+        'model.with_pcl=False (use a new --work-dir: results are reused)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     run_demo(args.work_dir, args.corruption, args.severity, args.data_root,
-             darth_options=args.darth_options)
+             args.seeds, [m for m in args.methods.split(',') if m],
+             args.darth_options)
 
 
 if __name__ == '__main__':

@@ -1,7 +1,7 @@
 """Train a model from a config with mmengine's Runner (as mmdet's train.py).
 
     python tools/train.py CONFIG [--work-dir DIR] [--cfg-options K=V ...]
-        [--allow-new-keys] [--resume [CKPT]] [--amp]
+        [--allow-new-keys] [--resume [CKPT]] [--amp] [--auto-scale-lr]
         [--launcher {none,pytorch,slurm,mpi}]
 """
 import argparse
@@ -19,6 +19,11 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument(
         '--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr linearly from auto_scale_lr.base_batch_size to '
+        'the actual total batch (processes x batch size), as mmdet does')
     parser.add_argument(
         '--resume',
         nargs='?',

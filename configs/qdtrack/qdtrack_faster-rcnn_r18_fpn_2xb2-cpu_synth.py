@@ -22,8 +22,12 @@ param_scheduler = [
         by_epoch=True,
         milestones=[max_epochs - 1])
 ]
+# no validation inside training (tools/test.py tests a checkpoint)
 train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
+    type='EpochBasedTrainLoop',
+    max_epochs=max_epochs,
+    val_begin=max_epochs + 1,
+    val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 

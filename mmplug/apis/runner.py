@@ -85,6 +85,13 @@ def train_cfg_from_args(args: Namespace) -> Config:
     cfg = load_config(args.config, args.cfg_options, args.allow_new_keys)
     cfg.launcher = args.launcher
     cfg.work_dir = _work_dir(cfg, args)
+    if getattr(args, 'auto_scale_lr', False):
+        scale = cfg.get('auto_scale_lr')
+        if not scale or 'base_batch_size' not in scale:
+            raise KeyError(f'--auto-scale-lr: {args.config} has no '
+                           'auto_scale_lr = dict(enable=..., '
+                           'base_batch_size=...)')
+        scale.enable = True
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

@@ -1,9 +1,9 @@
 """Pre-flight checks with errors that name the file or key."""
 import json
 import os.path as osp
-from typing import Iterable, List, Tuple
+from typing import Dict, Iterable, List, Tuple
 
-from torch import nn
+from torch import Tensor, nn
 
 from .checkpoint import safe_load
 
@@ -61,3 +61,40 @@ def dataset_files(cfg) -> Iterable[Tuple[str, str, str]]:
         ann = dataset['ann_file']
         yield split, osp.join(root, ann) if not osp.isabs(ann) else ann, \
             osp.join(root, prefix)
+
+
+# BatchNorm's counter: a BN source checkpoint loads into FrozenBN without it
+_IGNORED_SUFFIXES = ('num_batches_tracked', )
+
+
+def student_checkpoint_problems(model: nn.Module,
+                                state: Dict[str, Tensor],
+                                teacher_prefix: str = 'teacher_'
+                                ) -> List[str]:
+    """What keeps ``state`` from initialising every student weight.
+
+    Student keys are the model's state-dict keys outside the
+    ``teacher_prefix`` modules (teacher keys of a DARTH checkpoint are
+    checked too when present). BatchNorm's ``num_batches_tracked`` is
+    ignored: a source model trained with BatchNorm loads into FrozenBN.
+
+    Returns:
+        list[str]: One line per missing, unexpected or mis-shaped key
+        (empty when the checkpoint fits).
+    """
+    own = {k: v for k, v in model.state_dict().items()
+           if not k.endswith(_IGNORED_SUFFIXES)}
+    state = {k: v for k, v in state.items()
+             if not k.endswith(_IGNORED_SUFFIXES)}
+    has_teacher = any(k.startswith(teacher_prefix) for k in state)
+    expected = {k: v for k, v in own.items()
+                if has_teacher or not k.startswith(teacher_prefix)}
+    problems = [f'missing: {k}' for k in expected if k not in state]
+    problems += [f'unexpected: {k}' for k in state if k not in own]
+    problems += [
+        f'shape: {k}: checkpoint {tuple(v.shape)} vs model '
+        f'{tuple(expected[k].shape)}' for k, v in state.items()
+        if k in expected and hasattr(v, 'shape')
+        and v.shape != expected[k].shape
+    ]
+    return problems

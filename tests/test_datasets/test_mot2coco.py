@@ -64,6 +64,37 @@ def test_half_split(mot_root, tmp_path):
     assert ids_train
 
 
+def test_split_train_halves_are_disjoint_and_cover_each_video(mot_root,
+                                                               tmp_path):
+    from ..test_tools._run import run_tool
+    run_tool(['tools/dataset_converters/mot2coco.py', '-i', str(mot_root),
+              '-o', str(tmp_path), '--split-train'])
+    load = lambda n: json.loads((tmp_path / f'{n}_cocoformat.json'  # noqa
+                                 ).read_text())
+    full, halves = load('train'), [load('half-train'), load('half-val')]
+    for video in full['videos']:
+        frames = [sorted(im['mot_frame_id'] for im in half['images']
+                         if im['video_id'] == video['id'])
+                  for half in halves]
+        every = sorted(im['mot_frame_id'] for im in full['images']
+                       if im['video_id'] == video['id'])
+        assert not set(frames[0]) & set(frames[1]), video['name']
+        assert sorted(frames[0] + frames[1]) == every == list(
+            range(1, len(every) + 1))
+        assert max(frames[0]) < min(frames[1])  # train half comes first
+    for half in halves:  # frame ids restart at 0 in each half
+        for video in half['videos']:
+            ids = [im['frame_id'] for im in half['images']
+                   if im['video_id'] == video['id']]
+            assert ids == list(range(len(ids)))
+    # every annotation of the full split is in exactly one half
+    key = lambda data: sorted(  # noqa: E731
+        (im['file_name'], a['mot_instance_id'])
+        for im in data['images'] for a in data['annotations']
+        if a['image_id'] == im['id'])
+    assert sorted(key(halves[0]) + key(halves[1])) == key(full)
+
+
 def test_instance_ids_unique_across_videos(mot_root, tmp_path):
     convert_mot_root(str(mot_root), str(tmp_path))
     train = json.loads((tmp_path / 'train_cocoformat.json').read_text())

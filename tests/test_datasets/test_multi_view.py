@@ -70,3 +70,46 @@ def test_unlabeled_dataset_drops_annotations(synth_root):
     assert item['img_path'].endswith('synth-s0-v001/img1/000003.jpg')
     with pytest.raises(ValueError, match=r'indexed by \(video, frame\)'):
         dataset[0]
+
+
+def test_photometric_before_padding_keeps_padding_identical():
+    """DARTH's S = photometric(T): inside the image only; the padded area of
+    S and T is the same (and P's too)."""
+    np.random.seed(1)
+    pipe = TRANSFORMS.build(dict(
+        type='MultiViewPipeline',
+        views=dict(
+            pseudo=dict(transforms=[]),
+            teacher=dict(transforms=[dict(type='RandomFlip', prob=1.0)]),
+            student=dict(source='teacher', transforms=[
+                dict(type='PhotoMetricDistortion')])),
+        post=[dict(type='Pad', size=(96, 96))]))
+    out = pipe(_frame())
+    pseudo, teacher, student = out['img']
+    assert pseudo.shape == teacher.shape == student.shape == (96, 96, 3)
+    h, w = 60, 80  # the frame (mmdet's Pad sets img_shape to the padding)
+    pad = np.ones((96, 96), bool)
+    pad[:h, :w] = False
+    assert np.array_equal(student[pad], teacher[pad])
+    assert np.array_equal(student[pad], pseudo[pad])
+    assert not np.array_equal(student[:h, :w], teacher[:h, :w])
+    np.testing.assert_allclose(out['view_homography'][1],
+                               out['view_homography'][2])
+
+
+def test_rejecting_transform_and_frame_are_named():
+    @TRANSFORMS.register_module(force=True)
+    class _RejectAll:
+        def __call__(self, results):
+            return None
+
+        def __repr__(self):
+            return '_RejectAll()'
+
+    pipe = MultiViewPipeline(dict(
+        a=dict(transforms=[]),
+        b=dict(transforms=[dict(type='RandomFlip', prob=1.0),
+                           dict(type='_RejectAll')])))
+    with pytest.raises(ValueError, match=r"view 'b': _RejectAll\(\) rejected "
+                       r'frame a/img1/000001.jpg'):
+        pipe(_frame())

@@ -4,8 +4,9 @@
 
 Loads IN safely (weights_only), keeps the weights (teacher_* included),
 drops the optimiser and mmcv 1.x meta, keeps the class names, and with
---config checks the keys against that config's model, listing any it cannot
-map. OUT is written atomically.
+--config checks the keys against that config's model: when any is missing
+or cannot be mapped it lists them, writes nothing and exits with 1. OUT is
+written atomically.
 """
 import argparse
 import os
@@ -49,6 +50,10 @@ def main(argv=None):
             print(f'{len(keys)} keys {name}:', file=sys.stderr)
             for key in keys:
                 print(f'  {key}', file=sys.stderr)
+    if missing or unexpected:
+        print(f'{args.output} not written: the checkpoint does not fit '
+              f'{args.config}', file=sys.stderr)
+        sys.exit(1)
     folder = osp.dirname(osp.abspath(args.output))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix='.pth', dir=folder)
@@ -56,8 +61,6 @@ def main(argv=None):
     torch.save(out, tmp)
     os.replace(tmp, args.output)
     print(f'wrote {args.output} ({len(out["state_dict"])} tensors)')
-    if missing or unexpected:
-        sys.exit(1)
 
 
 if __name__ == '__main__':

@@ -26,10 +26,22 @@ darth_train_pipeline = [
     dict(
         type='MultiViewPipeline',
         views=dict(
-            pseudo=dict(transforms=pad),
-            teacher=dict(transforms=geometric + pad),
+            pseudo=dict(transforms=[]),
+            teacher=dict(transforms=geometric),
             student=dict(source='teacher', transforms=photometric),
-            contrastive=dict(transforms=geometric + photometric + pad))),
+            contrastive=dict(transforms=geometric + photometric)),
+        # padded after the photometric distortion (as DARTH): S and T differ
+        # only inside the image, their padded areas are identical
+        post=pad),
+    dict(type='PackTrackInputs', meta_keys=('view', 'view_homography')),
+]
+
+# AdaBN (configs/adabn/): the target frames as the tracker sees them at
+# test time, one view each
+adabn_train_pipeline = [
+    dict(type='LoadCheckedImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='MultiViewPipeline', views=dict(frame=dict(transforms=[]))),
     dict(type='PackTrackInputs', meta_keys=('view', 'view_homography')),
 ]
 

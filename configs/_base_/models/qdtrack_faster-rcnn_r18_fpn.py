@@ -1,9 +1,15 @@
 # A CPU-sized QDTrack: ResNet-18 FPN with narrow heads and small samplers,
 # trained from scratch (trainable BN). Sized for 2 CPU cores at ~192 px.
+# Speed on CPU (tools/analysis_tools/benchmark.py, docs/benchmarks.md):
+# torchvision's RoIAlign kernels (mmcv's CPU backward is much slower) with 2
+# samples per bin, and 300 proposals per level before NMS.
 _base_ = './qdtrack_faster-rcnn_r50_fpn.py'
 
 fpn_channels = 64
 strides = [4, 8, 16, 32]
+roi_layer = dict(
+    type='RoIAlign', output_size=7, sampling_ratio=2, use_torchvision=True)
+nms_pre = 300
 
 model = dict(
     detector=dict(
@@ -22,14 +28,19 @@ model = dict(
             anchor_generator=dict(strides=strides)),
         roi_head=dict(
             bbox_roi_extractor=dict(
-                out_channels=fpn_channels, featmap_strides=strides),
+                roi_layer=roi_layer,
+                out_channels=fpn_channels,
+                featmap_strides=strides),
             bbox_head=dict(in_channels=fpn_channels, fc_out_channels=256)),
         train_cfg=dict(
-            rpn_proposal=dict(nms_pre=1000, max_per_img=300),
+            rpn_proposal=dict(nms_pre=nms_pre, max_per_img=300),
             rcnn=dict(sampler=dict(num=128))),
-        test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=100))),
+        test_cfg=dict(rpn=dict(nms_pre=nms_pre, max_per_img=100))),
     track_head=dict(
-        roi_extractor=dict(out_channels=fpn_channels, featmap_strides=strides),
+        roi_extractor=dict(
+            roi_layer=roi_layer,
+            out_channels=fpn_channels,
+            featmap_strides=strides),
         embed_head=dict(
             num_convs=2,
             in_channels=fpn_channels,

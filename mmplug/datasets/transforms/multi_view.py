@@ -8,31 +8,47 @@ from mmcv.transforms import BaseTransform, Compose
 from mmdet.registry import TRANSFORMS
 
 
+class ViewRejectedError(ValueError):
+    """A transform of a view returned None; names the transform and frame."""
+
+
 @TRANSFORMS.register_module()
 class MultiViewPipeline(BaseTransform):
     """Make named views of one loaded frame, each by its own transforms.
 
     A view starts from a copy of another view's result (``source``), or of
     the input for ``source=None``, so that DARTH's views chain as
-    ``P = resize(frame)``, ``T = geometric(P)``, ``S = photometric(T)`` (the
-    same geometry as T) and ``C = geometric'(P) + photometric'``. Each view
-    records ``view`` (its name) and ``view_homography``: the 3 x 3 matrix
-    from the reference view's pixel coordinates to its own, from the
+    ``P = frame``, ``T = geometric(P)``, ``S = photometric(T)`` (the same
+    geometry as T) and ``C = geometric'(P) + photometric'``. Then ``post``
+    runs on every view (e.g. ``Pad`` to one shape): a view made from another
+    one sees it *before* ``post``, so S and T differ only inside the image
+    and their padded areas are identical, as in DARTH (photometric
+    distortion before padding).
+
+    Each view records ``view`` (its name) and ``view_homography``: the 3 x 3
+    matrix from the reference view's pixel coordinates to its own, from the
     ``homography_matrix`` that mmdet's geometric transforms accumulate.
 
     The output has the list-per-key layout of ``TransformBroadcaster``, one
     entry per view in ``views`` order, ready for ``PackTrackInputs`` with
     ``meta_keys=('view', 'view_homography')``. All views must end with the
-    same image shape (e.g. a final ``Pad(size=...)``).
+    same image shape (e.g. ``post=[dict(type='Pad', size=...)]``).
 
     Args:
         views (dict): ``{name: dict(source=None | name, transforms=[...])}``,
             in the order of the output; a source must come before its users.
+        post (list[dict]): Transforms run on every view after all views are
+            made. Defaults to none.
         reference (str): The view whose coordinates homographies start from.
             Defaults to the first view.
+
+    Raises:
+        ViewRejectedError: When a transform returns None (rejects the
+            frame), naming the view, the transform and the image.
     """
 
     def __init__(self, views: Dict[str, dict],
+                 post: Optional[List[dict]] = None,
                  reference: Optional[str] = None) -> None:
         if not views:
             raise ValueError('views must name at least one view')
@@ -50,21 +66,22 @@ class MultiViewPipeline(BaseTransform):
                                  f'an earlier view of {self.names[:i]}')
             self.sources[name] = source
             self.pipelines[name] = Compose(spec.get('transforms', []))
+        self.post = Compose(post or [])
         self.reference = reference or self.names[0]
         if self.reference not in self.names:
             raise ValueError(f'reference {self.reference!r} is not a view of '
                              f'{self.names}')
 
-    def transform(self, results: dict) -> Optional[dict]:
+    def transform(self, results: dict) -> dict:
         outs: Dict[str, dict] = {}
         for name in self.names:
             source = self.sources[name]
             start = results if source is None else outs[source]
-            out = self.pipelines[name](copy.deepcopy(start))
-            if out is None:
-                return None  # a transform rejected the sample
+            out = _run(self.pipelines[name], copy.deepcopy(start), name)
             out['view'] = name
             outs[name] = out
+        outs = {name: _run(self.post, out, f'{name} (post)')
+                for name, out in outs.items()}
         ref_inv = np.linalg.inv(_homography(outs[self.reference]))
         for out in outs.values():
             out['view_homography'] = (_homography(out) @ ref_inv).astype(
@@ -74,6 +91,19 @@ class MultiViewPipeline(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(views={self.names}, '
                 f'reference={self.reference!r})')
+
+
+def _run(pipeline: Compose, results: dict, view: str) -> dict:
+    """Run ``pipeline`` transform by transform, naming the one that rejects
+    the frame (``Compose`` would return None without saying which)."""
+    for transform in pipeline.transforms:
+        out = transform(results)
+        if out is None:
+            raise ViewRejectedError(
+                f'MultiViewPipeline view {view!r}: {transform!r} rejected '
+                f'frame {results.get("img_path", "<no img_path>")}')
+        results = out
+    return results
 
 
 def _homography(results: dict) -> np.ndarray:

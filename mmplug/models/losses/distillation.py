@@ -12,6 +12,25 @@ def _check_weight(loss_weight: float) -> float:
     return float(loss_weight)
 
 
+def _check_level(level: int, s_cls: Tensor, t_cls: Tensor, s_reg: Tensor,
+                 t_reg: Tensor) -> None:
+    """Shapes of one RPN level: equal for student and teacher, and 4 box
+    deltas per anchor logit (DARTH asserts the latter)."""
+    if s_cls.shape != t_cls.shape:
+        raise ValueError(f'level {level}: student and teacher cls_scores '
+                         f'shapes differ: {tuple(s_cls.shape)} vs '
+                         f'{tuple(t_cls.shape)}')
+    if s_reg.shape != t_reg.shape:
+        raise ValueError(f'level {level}: student and teacher bbox_preds '
+                         f'shapes differ: {tuple(s_reg.shape)} vs '
+                         f'{tuple(t_reg.shape)}')
+    n, a, h, w = s_cls.shape
+    if tuple(s_reg.shape) != (n, 4 * a, h, w):
+        raise ValueError(f'level {level}: bbox_preds {tuple(s_reg.shape)} '
+                         f'does not hold 4 deltas per anchor of cls_scores '
+                         f'{tuple(s_cls.shape)} (expected {(n, 4 * a, h, w)})')
+
+
 @MODELS.register_module()
 class RPNDistillationLoss(nn.Module):
     """Student / teacher consistency of raw RPN outputs (DARTH).
@@ -50,6 +69,9 @@ class RPNDistillationLoss(nn.Module):
             raise ValueError('student and teacher need the same number of '
                              f'levels, got {len(s_cls)} / {len(t_cls)} '
                              f'scores and {len(s_reg)} / {len(t_reg)} deltas')
+        for level, (s, t, sr, tr) in enumerate(zip(s_cls, t_cls, s_reg,
+                                                    t_reg)):
+            _check_level(level, s, t, sr, tr)
         num_anchors = sum(s.numel() for s in s_cls)
         total = s_cls[0].new_zeros(())
         for s, t, sr, tr in zip(s_cls, t_cls, s_reg, t_reg):
@@ -93,8 +115,14 @@ class ROIDistillationLoss(nn.Module):
         if s_cls.shape != t_cls.shape:
             raise ValueError('student and teacher cls_score shapes differ: '
                              f'{tuple(s_cls.shape)} vs {tuple(t_cls.shape)}')
+        s_reg, t_reg = student['bbox_pred'], teacher['bbox_pred']
+        if s_reg.shape != t_reg.shape:
+            raise ValueError('student and teacher bbox_pred shapes differ: '
+                             f'{tuple(s_reg.shape)} vs {tuple(t_reg.shape)}')
+        if s_reg.shape[0] != s_cls.shape[0]:
+            raise ValueError(f'bbox_pred has {s_reg.shape[0]} RoIs, '
+                             f'cls_score {s_cls.shape[0]}')
         s_cls = s_cls - s_cls.mean(dim=1, keepdim=True)
         t_cls = t_cls - t_cls.mean(dim=1, keepdim=True)
-        total = (t_cls - s_cls).pow(2).sum() + \
-            (teacher['bbox_pred'] - student['bbox_pred']).pow(2).sum()
+        total = (t_cls - s_cls).pow(2).sum() + (t_reg - s_reg).pow(2).sum()
         return self.loss_weight * total / max(s_cls.numel(), 1)

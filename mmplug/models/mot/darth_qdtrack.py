@@ -1,5 +1,5 @@
 """DARTH: holistic test-time adaptation of QDTrack (Segu et al., ICCV 2023)."""
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.structures import InstanceData
@@ -61,7 +61,10 @@ class DARTHQDTrack(KDQDTrack):
         self.with_pcl = with_pcl
         self.min_visible = min_visible
 
-    def loss(self, inputs: Tensor, data_samples: TrackSampleList,
+    def loss(self,
+             inputs: Tensor,
+             data_samples: TrackSampleList,
+             pseudo_detections: Optional[InstanceList] = None,
              **kwargs) -> dict:
         """Adaptation losses of a batch of N target frames.
 
@@ -69,6 +72,11 @@ class DARTHQDTrack(KDQDTrack):
             inputs (Tensor): (N, 4, C, H, W), the four views of each frame.
             data_samples (list[TrackDataSample]): Per frame, one
                 DetDataSample per view with ``view`` / ``view_homography``.
+            pseudo_detections (list[InstanceData], optional): The teacher's
+                detections on each frame's P view (``bboxes`` in P
+                coordinates, ``scores``, ``labels``) when already computed,
+                e.g. by the teacher tracking the frame online; then the
+                teacher runs on T only.
 
         Returns:
             dict: ``loss_rpn_distillation``, ``loss_roi_distillation``,
@@ -76,15 +84,30 @@ class DARTHQDTrack(KDQDTrack):
             ``num_pseudo`` (mean pseudo boxes per frame, for logging).
         """
         views = self.split_views(inputs, data_samples)
-        pseudo, teacher_feats = self.teacher_forward(views)
-        student_feats = self.detector.extract_feat(views['student'][0])
-        student_rpn = self.rpn_outputs(student_feats, teacher=False)
+        pseudo, teacher_feats, teacher_rpn = self.teacher_forward(
+            views, pseudo_detections)
+        # the student's S views and the C views that have pseudo boxes for
+        # the PCL, in one batched pass
+        s_imgs, n = views['student'][0], len(inputs)
+        if self.with_pcl:
+            pairs = self.pcl_pairs(views, pseudo)
+            valid = [i for i, p in enumerate(pairs) if p is not None]
+            s_imgs = torch.cat([s_imgs, views['contrastive'][0][valid]])
+        feats = self.detector.extract_feat(s_imgs)
+        rpn = self.rpn_outputs(feats, teacher=False)
+        student_feats = tuple(f[:n] for f in feats)
+        student_rpn = {k: [v[:n] for v in vs] for k, vs in rpn.items()}
         losses = self.distillation_losses(
             student_feats, teacher_feats,
-            [s.metainfo for s in views['teacher'][1]], student_rpn)
+            [s.metainfo for s in views['teacher'][1]], student_rpn,
+            teacher_rpn)
         if self.with_pcl:
+            ref_feats = tuple(f[n:] for f in feats)
+            ref_rpn = {k: [v[n:].detach() for v in vs]
+                       for k, vs in rpn.items()}
             losses.update(
-                self.pcl_loss(views, pseudo, student_feats, student_rpn))
+                self.pcl_loss(pairs, (student_feats, student_rpn),
+                              (ref_feats, ref_rpn)))
         losses['num_pseudo'] = inputs.new_tensor(
             sum(len(p) for p in pseudo) / max(len(pseudo), 1))
         return losses
@@ -111,19 +134,42 @@ class DARTHQDTrack(KDQDTrack):
         return views
 
     @torch.no_grad()
-    def teacher_forward(self, views: Dict[str, View]
-                        ) -> Tuple[InstanceList, Tuple[Tensor]]:
-        """Pseudo boxes on P and teacher features of T, in one batched pass.
+    def teacher_forward(
+        self,
+        views: Dict[str, View],
+        detections: Optional[InstanceList] = None
+    ) -> Tuple[InstanceList, Tuple[Tensor], Optional[dict]]:
+        """Pseudo boxes on P and teacher features of T, in one batched pass
+        (T only when the P ``detections`` are given).
 
         Returns:
             tuple: per frame InstanceData (``bboxes`` in P coordinates,
-            ``labels``, ``scores``, ``instances_ids`` 1..n), and the teacher's
-            FPN features of the T view.
+            ``labels``, ``scores``, ``instances_ids`` 1..n), the teacher's
+            FPN features of the T view, and its raw RPN outputs (and
+            ``proposals``) on T when they were computed here (T = P), else
+            None.
         """
         p_imgs, p_samples = views['pseudo']
         t_imgs = views['teacher'][0]
         n = len(p_imgs)
         detector = self.teacher_detector
+        if detections is not None:
+            if len(detections) != n:
+                raise ValueError(f'{len(detections)} pseudo_detections for '
+                                 f'{n} frames')
+            return ([self._pseudo_boxes(d) for d in detections],
+                    detector.extract_feat(t_imgs), None)
+        if torch.equal(p_imgs, t_imgs):
+            # T = P (e.g. online views): one teacher pass, whose proposals
+            # serve both the pseudo boxes and the RoI distillation
+            t_feats = detector.extract_feat(t_imgs)
+            t_rpn = self.rpn_outputs(t_feats, teacher=True)
+            t_rpn['proposals'] = self.teacher_proposals(
+                t_rpn, [s.metainfo for s in p_samples])
+            dets = detector.roi_head.predict(
+                t_feats, [p.clone() for p in t_rpn['proposals']], p_samples,
+                rescale=False)
+            return [self._pseudo_boxes(d) for d in dets], t_feats, t_rpn
         if p_imgs.shape == t_imgs.shape:
             feats = detector.extract_feat(torch.cat([p_imgs, t_imgs]))
             p_feats = tuple(f[:n] for f in feats)
@@ -135,44 +181,58 @@ class DARTHQDTrack(KDQDTrack):
                                               rescale=False)
         dets = detector.roi_head.predict(p_feats, proposals, p_samples,
                                          rescale=False)
-        pseudo = []
-        for det in dets:
-            det = det[det.scores > self.conf_thr]
-            det.instances_ids = torch.arange(
-                1, len(det) + 1, device=det.bboxes.device)
-            pseudo.append(det)
-        return pseudo, t_feats
+        return [self._pseudo_boxes(d) for d in dets], t_feats, None
 
-    def pcl_loss(self, views: Dict[str, View], pseudo: InstanceList,
-                 student_feats: Tuple[Tensor],
-                 student_rpn: Dict[str, List[Tensor]]) -> dict:
-        """Patch contrastive loss: track loss between S (key) and C (ref)."""
-        key_samples = [self._pseudo_sample(p, s) for p, s in
-                       zip(pseudo, views['student'][1])]
-        ref_samples = [self._pseudo_sample(p, s) for p, s in
-                       zip(pseudo, views['contrastive'][1])]
-        valid = [i for i, (k, r) in enumerate(zip(key_samples, ref_samples))
-                 if len(k.gt_instances) and len(r.gt_instances)]
+    def _pseudo_boxes(self, det: InstanceData) -> InstanceData:
+        """Detections above ``conf_thr``, with pseudo ids 1..n."""
+        det = det[det.scores > self.conf_thr]
+        det.instances_ids = torch.arange(
+            1, len(det) + 1, device=det.bboxes.device)
+        return det
+
+    def pcl_pairs(self, views: Dict[str, View], pseudo: InstanceList
+                  ) -> List[Optional[TrackDataSample]]:
+        """Per frame, the (S, C) pair holding the pseudo boxes projected into
+        both views, or None when either view has none."""
+        pairs = []
+        for p, s, c in zip(pseudo, views['student'][1],
+                           views['contrastive'][1]):
+            key, ref = self._pseudo_sample(p, s), self._pseudo_sample(p, c)
+            pairs.append(self._pair(key, ref) if len(key.gt_instances)
+                         and len(ref.gt_instances) else None)
+        return pairs
+
+    def pcl_loss(self, pairs: List[Optional[TrackDataSample]],
+                 key: Tuple[Tuple[Tensor], Dict[str, List[Tensor]]],
+                 ref: Tuple[Tuple[Tensor], Dict[str, List[Tensor]]]) -> dict:
+        """Patch contrastive loss: QDTrack's track loss between the S (key)
+        and C (reference) views of the frames with pseudo boxes in both.
+
+        Args:
+            pairs (list): :meth:`pcl_pairs` of the N frames.
+            key: (FPN features, raw RPN outputs) of the student on the N S
+                views.
+            ref: The same on the C views of the frames with a pair, in order.
+        """
+        valid = [i for i, p in enumerate(pairs) if p is not None]
         if not valid:
             zero = sum(p.sum() for p in self.track_head.parameters()) * 0.
             return dict(loss_track=zero, loss_track_aux=zero)
-        idx = torch.tensor(valid, device=views['contrastive'][0].device)
-        key_feats = tuple(f[idx] for f in student_feats)
-        ref_feats = self.detector.extract_feat(views['contrastive'][0][idx])
+        key_feats, key_rpn = key
+        idx = torch.tensor(valid, device=key_feats[0].device)
+        pairs = [pairs[i] for i in valid]
+        key_feats = tuple(f[idx] for f in key_feats)
         key_props = self._proposals(
-            [c[idx] for c in student_rpn['cls_scores']],
-            [b[idx] for b in student_rpn['bbox_preds']],
-            [key_samples[i] for i in valid])
-        with torch.no_grad():
-            ref_rpn = self.rpn_outputs(ref_feats, teacher=False)
-        ref_props = self._proposals(ref_rpn['cls_scores'],
-                                    ref_rpn['bbox_preds'],
-                                    [ref_samples[i] for i in valid])
+            [c[idx] for c in key_rpn['cls_scores']],
+            [b[idx] for b in key_rpn['bbox_preds']],
+            [p.video_data_samples[0] for p in pairs])
+        ref_props = self._proposals(ref[1]['cls_scores'],
+                                    ref[1]['bbox_preds'],
+                                    [p.video_data_samples[1] for p in pairs])
         for props in key_props:  # the track head samples key `priors`
             props.priors = props.pop('bboxes')
-        pairs = [self._pair(key_samples[i], ref_samples[i]) for i in valid]
-        return self.track_head.loss(key_feats, ref_feats, key_props,
-                                    ref_props, pairs)
+        return self.track_head.loss(key_feats, ref[0], key_props, ref_props,
+                                    pairs)
 
     def _pseudo_sample(self, pseudo: InstanceData,
                        view_sample: DetDataSample) -> DetDataSample:

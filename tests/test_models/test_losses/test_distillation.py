@@ -125,3 +125,37 @@ def test_bad_arguments():
         ROIDistillationLoss()(
             dict(cls_score=torch.zeros(2, 3), bbox_pred=torch.zeros(2, 4)),
             dict(cls_score=torch.zeros(2, 4), bbox_pred=torch.zeros(2, 4)))
+
+
+@pytest.mark.parametrize('field, level, shape, match', [
+    ('cls_scores', 1, (2, 3, 4, 6), r'level 1: student and teacher '
+     r'cls_scores shapes differ: \(2, 3, 4, 6\) vs \(2, 3, 4, 5\)'),
+    ('bbox_preds', 0, (2, 12, 8, 9), r'level 0: student and teacher '
+     r'bbox_preds shapes differ'),
+])
+def test_rpn_names_the_level_whose_shapes_differ(field, level, shape, match):
+    student, teacher = _rpn_outputs(0), _rpn_outputs(1)
+    student[field][level] = torch.zeros(shape)
+    with pytest.raises(ValueError, match=match):
+        RPNDistillationLoss()(student, teacher)
+
+
+def test_rpn_needs_four_deltas_per_anchor():
+    student, teacher = _rpn_outputs(0), _rpn_outputs(1)
+    for out in (student, teacher):  # equal, but 3 deltas per anchor
+        out['bbox_preds'][1] = torch.zeros(2, 9, 4, 5)
+    with pytest.raises(ValueError, match=r'level 1: bbox_preds \(2, 9, 4, '
+                       r'5\) does not hold 4 deltas per anchor'):
+        RPNDistillationLoss()(student, teacher)
+
+
+def test_roi_names_bbox_pred_shape_mismatch():
+    with pytest.raises(ValueError, match=r'bbox_pred shapes differ: \(2, 4\)'
+                       r' vs \(2, 8\)'):
+        ROIDistillationLoss()(
+            dict(cls_score=torch.zeros(2, 3), bbox_pred=torch.zeros(2, 4)),
+            dict(cls_score=torch.zeros(2, 3), bbox_pred=torch.zeros(2, 8)))
+    with pytest.raises(ValueError, match='bbox_pred has 3 RoIs, cls_score 2'):
+        ROIDistillationLoss()(
+            dict(cls_score=torch.zeros(2, 3), bbox_pred=torch.zeros(3, 4)),
+            dict(cls_score=torch.zeros(2, 3), bbox_pred=torch.zeros(3, 4)))

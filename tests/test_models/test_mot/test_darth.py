@@ -63,7 +63,9 @@ def test_loss_trains_student_only(darth, darth_cfg):
     teacher = [p for n, p in darth.named_parameters()
                if n.startswith('teacher_')]
     assert teacher and all(p.grad is None for p in teacher)
-    assert darth.detector.backbone.conv1.weight.grad is not None
+    # DARTH's regime: stem + layer1 frozen, layer2.. trained
+    assert darth.detector.backbone.conv1.weight.grad is None
+    assert darth.detector.backbone.layer2[0].conv1.weight.grad is not None
     assert darth.track_head.embed_head.fc_embed.weight.grad is not None
 
 

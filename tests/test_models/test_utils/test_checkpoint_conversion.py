@@ -62,9 +62,22 @@ def test_tool_reports_keys_it_cannot_map(tmp_path):
     state.pop('track_head.embed_head.fc_embed.weight')
     src = tmp_path / 'mmtrack.pth'
     torch.save(_mmcv1_checkpoint(state), src)
+    out = tmp_path / 'out.pth'
     proc = run_tool(['tools/model_converters/mmtrack2mmplug.py', str(src),
-                     str(tmp_path / 'out.pth'), '--config', SYNTH_CONFIG],
-                    check=False)
+                     str(out), '--config', SYNTH_CONFIG], check=False)
     assert proc.returncode == 1
     assert 'detector.old_head.weight' in proc.stderr
     assert 'track_head.embed_head.fc_embed.weight' in proc.stderr
+    assert 'not written' in proc.stderr
+    assert list(tmp_path.iterdir()) == [src]  # no output, no temporary file
+
+
+def test_tool_writes_a_checkpoint_that_fits(tmp_path):
+    model_cfg = Config.fromfile(SYNTH_CONFIG).model
+    src = tmp_path / 'mmtrack.pth'
+    torch.save(_mmcv1_checkpoint(MODELS.build(model_cfg).state_dict(),
+                                 'module.'), src)
+    out = tmp_path / 'out.pth'
+    run_tool(['tools/model_converters/mmtrack2mmplug.py', str(src), str(out),
+              '--config', SYNTH_CONFIG])
+    assert 'state_dict' in torch.load(out, map_location='cpu')

@@ -1,0 +1,87 @@
+"""One test frame as two inputs: to track it, then to adapt on it."""
+import contextlib
+import copy
+import random
+import zlib
+from typing import Iterator, List
+
+import numpy as np
+
+from mmcv.transforms import BaseTransform, Compose
+
+from mmdet.registry import TRANSFORMS
+
+# keys of a test-mode item that carry labels: never given to ``adapt``
+LABEL_KEYS = ('instances', )
+
+
+@contextlib.contextmanager
+def frame_rng(seed: int, key: str) -> Iterator[None]:
+    """Seed numpy's and Python's global generators (which mmcv transforms
+    draw from) from ``(seed, key)`` for a block, then restore them."""
+    state = np.random.get_state(), random.getstate()
+    value = int(np.random.SeedSequence(
+        [seed, zlib.crc32(key.encode())]).generate_state(1)[0])
+    np.random.seed(value)
+    random.seed(value)
+    try:
+        yield
+    finally:
+        np.random.set_state(state[0])
+        random.setstate(state[1])
+
+
+@TRANSFORMS.register_module()
+class TrackAndAdaptInputs(BaseTransform):
+    """Make the tracking input and the adaptation views of one test frame.
+
+    For online test-time adaptation (:class:`OnlineAdaptationTestLoop`):
+    ``track`` is the usual test pipeline (it may load annotations, which
+    only the evaluator reads); ``adapt`` makes the adaptation views (e.g.
+    DARTH's ``MultiViewPipeline`` + ``PackTrackInputs``) from the image path
+    and frame metadata alone: the annotations (``instances``) are removed
+    before ``adapt`` runs, so adaptation cannot read a label.
+
+    The input is one frame of a test-mode video dataset (``TrackImgSampler``:
+    every value a list of one). The output is the ``track`` output with the
+    packed adaptation input under ``adapt``.
+
+    The random choices of ``adapt`` (crops, flips, photometric distortion)
+    are seeded per frame from ``seed``, the video id and the frame index,
+    so a frame gets the same views however the videos are split across
+    processes or workers, and wherever the data set lies.
+
+    Args:
+        track (list[dict]): The test pipeline.
+        adapt (list[dict]): The adaptation pipeline, starting from the frame
+            dict (``img_path``, ``frame_id``, ``video_id``, ...).
+        seed (int): Seed of the per-frame random views. Defaults to 0.
+    """
+
+    def __init__(self, track: List[dict], adapt: List[dict],
+                 seed: int = 0) -> None:
+        self.track = Compose(track)
+        self.adapt = Compose(adapt)
+        self.seed = seed
+
+    def transform(self, results: dict) -> dict:
+        lengths = {len(v) for v in results.values() if isinstance(v, list)}
+        if lengths - {1}:
+            raise ValueError('TrackAndAdaptInputs needs one frame per item '
+                             '(sampler TrackImgSampler, test_mode=True), got '
+                             f'lists of lengths {sorted(lengths)}')
+        frame = {k: v[0] if isinstance(v, list) else v
+                 for k, v in results.items() if k not in LABEL_KEYS}
+        key = f'{frame.get("video_id")}/{frame.get("frame_id")}'
+        with frame_rng(self.seed, key):
+            adapt = self.adapt(copy.deepcopy(frame))
+        if adapt is None:
+            raise ValueError('the adapt pipeline rejected frame '
+                             f'{frame.get("img_path")}')
+        packed = self.track(results)
+        packed['adapt'] = adapt
+        return packed
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(track={self.track}, '
+                f'adapt={self.adapt})')

@@ -1,0 +1,87 @@
+"""Epoch-based adaptation that can start from target norm statistics."""
+from typing import Dict, Sequence, Union
+
+import torch
+from mmengine.model import is_model_wrapper
+from mmengine.runner import EpochBasedTrainLoop
+from torch.utils.data import DataLoader
+
+from mmdet.registry import LOOPS
+from mmplug.models.mot.teacher_qdtrack import teacher_student_tensors
+from .adabn_loop import check_modules, reestimate_bn_stats
+
+BN_STATS = ('source', 'target')
+
+
+@LOOPS.register_module()
+class AdaptationTrainLoop(EpochBasedTrainLoop):
+    """``EpochBasedTrainLoop`` for test-time adaptation, choosing the frozen
+    norm statistics that the adaptation starts from.
+
+    - ``bn_stats='source'``: as DARTH, the source model's statistics stay
+      frozen throughout.
+    - ``bn_stats='target'``: before the first step (not when resuming), the
+      statistics of the norm layers in ``bn_modules`` are re-estimated on
+      one pass over the unlabelled train frames (AdaBN, on view
+      ``bn_view``, cropped to the image), frozen again and copied to the
+      teacher; then adaptation proceeds as with ``'source'``.
+
+    Args:
+        runner, dataloader, max_epochs, val_begin, val_interval,
+            dynamic_intervals: As ``EpochBasedTrainLoop``.
+        bn_stats (str): ``'source'`` or ``'target'``. Defaults to
+            ``'source'``.
+        bn_modules (Sequence[str]): Defaults to ``('detector.backbone', )``.
+        bn_view (int): Index of the view whose images give the statistics
+            (DARTH's pseudo-label view P is 0). Defaults to 0.
+    """
+
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 max_epochs: int,
+                 val_begin: int = 1,
+                 val_interval: int = 1,
+                 dynamic_intervals=None,
+                 bn_stats: str = 'source',
+                 bn_modules: Sequence[str] = ('detector.backbone', ),
+                 bn_view: int = 0) -> None:
+        if bn_stats not in BN_STATS:
+            raise ValueError(f'bn_stats must be one of {BN_STATS}, got '
+                             f'{bn_stats!r}')
+        super().__init__(runner, dataloader, max_epochs, val_begin,
+                         val_interval, dynamic_intervals)
+        self.bn_stats = bn_stats
+        self.bn_modules = check_modules(bn_modules)
+        self.bn_view = bn_view
+
+    def run(self) -> torch.nn.Module:
+        self.runner.call_hook('before_train')
+        if self.bn_stats == 'target' and self._iter == 0:
+            self.target_bn_stats()
+        while self._epoch < self._max_epochs and not self.stop_training:
+            self.run_epoch()
+            self._decide_current_val_interval()
+            if (self.runner.val_loop is not None
+                    and self._epoch >= self.val_begin
+                    and (self._epoch % self.val_interval == 0
+                         or self._epoch == self._max_epochs)):
+                self.runner.val_loop.run()
+        self.runner.call_hook('after_train')
+        return self.runner.model
+
+    @torch.no_grad()
+    def target_bn_stats(self) -> None:
+        """AdaBN on the train frames; the teacher gets the same statistics."""
+        model = self.runner.model
+        model = model.module if is_model_wrapper(model) else model
+        frames = reestimate_bn_stats(model, self.dataloader, self.bn_modules,
+                                     self.bn_view)
+        prefixes = tuple(f'teacher_{m}.' for m in self.bn_modules)
+        for name, teacher, student in teacher_student_tensors(model):
+            if name.startswith(prefixes) and name.endswith(
+                    ('running_mean', 'running_var')):
+                teacher.copy_(student)
+        self.runner.logger.info(
+            f'bn_stats=target: norm statistics of {self.bn_modules} '
+            f're-estimated on {frames} unlabelled frames before adaptation')

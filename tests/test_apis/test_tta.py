@@ -1,0 +1,90 @@
+"""The robustness sweep and the statistics behind the demo's tables."""
+import json
+import math
+import re
+
+import pytest
+
+from mmplug.apis.demo import format_table
+from mmplug.apis.tta import METHODS, aggregate, gap_in_std, mean_std
+from mmplug.apis.tta_benchmark import summarize
+
+from ..test_tools._run import run_tool
+
+
+def test_mean_and_sample_std():
+    out = mean_std([50.0, 52.0, 57.0])
+    assert out['mean'] == 53.0 and out['n'] == 3
+    assert out['std'] == pytest.approx(3.61, abs=0.005)  # ddof=1
+    assert mean_std([40.0])['std'] == 0.0
+    agg = aggregate([dict(HOTA=1.0, MOTA=2.0), dict(HOTA=3.0)])
+    assert set(agg) == {'HOTA'} and agg['HOTA']['mean'] == 2.0
+
+
+def test_gap_in_std_units():
+    a, b = dict(mean=50.0, std=3.0), dict(mean=46.0, std=4.0)
+    assert gap_in_std(a, b) == pytest.approx(4 / math.sqrt(12.5))
+    assert gap_in_std(dict(mean=1, std=0), dict(mean=0, std=0)) == math.inf
+    assert gap_in_std(dict(mean=1, std=0), dict(mean=1, std=0)) == 0.0
+
+
+def test_sweep_mean_row_averages_each_seed_first():
+    runs = {('a-3', 'm', 0): dict(HOTA=10.0, MOTA=0, IDF1=0, DetA=0, AssA=0),
+            ('b-3', 'm', 0): dict(HOTA=30.0, MOTA=0, IDF1=0, DetA=0, AssA=0),
+            ('a-3', 'm', 1): dict(HOTA=20.0, MOTA=0, IDF1=0, DetA=0, AssA=0),
+            ('b-3', 'm', 1): dict(HOTA=60.0, MOTA=0, IDF1=0, DetA=0, AssA=0)}
+    out = summarize(runs, ['a-3', 'b-3'], ['m'], [0, 1])
+    assert out['a-3']['m']['HOTA']['runs'] == [10.0, 20.0]
+    assert out['mean']['m']['HOTA']['runs'] == [20.0, 40.0]
+    assert out['mean']['m']['HOTA']['std'] == pytest.approx(14.14, abs=0.01)
+
+
+def test_demo_table_shows_mean_and_std():
+    summary = dict(corruption='fog', source_on_target=dict(
+        HOTA=mean_std([10.0, 12.0]), MOTA=mean_std([5.0, 5.0]),
+        IDF1=mean_std([1.0, 3.0])))
+    table = format_table(summary)
+    assert re.search(r'source_on_target\s+11\.0 ± 1\.4\s+5\.0 ± 0\.0', table)
+
+
+@pytest.mark.slow
+def test_quick_sweep_writes_tables_and_continues(tmp_path):
+    work = tmp_path / 'sweep'
+    args = ['tools/analysis_tools/tta_benchmark.py', '--quick',
+            '--corruptions', 'gaussian_noise,contrast', '--methods',
+            'source,adabn,darth', '--seeds', '0', '--work-dir', str(work)]
+    run_tool(args)
+    results = json.loads((work / 'results.json').read_text())
+    assert set(results) == {'gaussian_noise-3', 'contrast-3', 'mean', 'meta'}
+    for shift in ('gaussian_noise-3', 'contrast-3', 'mean'):
+        for method in ('source', 'adabn', 'darth'):
+            cell = results[shift][method]
+            assert set(cell) >= {'HOTA', 'MOTA', 'IDF1', 'DetA', 'AssA'}
+            assert 0 <= cell['HOTA']['mean'] <= 100
+    md = (work / 'results.md').read_text()
+    assert '| gaussian_noise-3 | noise |' in md and '| **mean** |' in md
+    png = (work / 'results.png').read_bytes()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10_000
+    # a killed sweep continues: only the missing cell is computed again
+    (work / 'contrast-3' / 'darth' / 'seed0' / 'test' / 'result.json'
+     ).unlink()
+    proc = run_tool(args)
+    assert proc.stdout.count('(cached;') == 5
+    assert re.search(r'contrast-3 darth seed 0: HOTA [\d.]+ \([\d.]+ min',
+                     proc.stdout)
+    again = json.loads((work / 'results.json').read_text())
+    assert again['contrast-3'] == results['contrast-3']  # deterministic
+
+
+def test_unknown_method_and_corruption_are_named(tmp_path):
+    proc = run_tool(['tools/analysis_tools/tta_benchmark.py', '--quick',
+                     '--methods', 'source,tent', '--work-dir',
+                     str(tmp_path)], check=False)
+    assert proc.returncode != 0 and "unknown method(s) ['tent']" in \
+        proc.stderr
+    assert 'darth-online' in proc.stderr
+    proc = run_tool(['tools/analysis_tools/tta_benchmark.py', '--quick',
+                     '--corruptions', 'rain', '--work-dir', str(tmp_path)],
+                    check=False)
+    assert "unknown corruption 'rain'" in proc.stderr
+    assert set(METHODS) >= {'source', 'adabn', 'darth', 'darth-online'}
