@@ -9,9 +9,10 @@ update. Batches are loaded before timing starts; warm-up steps are run but
 not timed.
 """
 import copy
+import os.path as osp
 import statistics
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -43,16 +44,29 @@ def _batches(cfg: Config, n: int, batch_size: int, seed: int) -> List[dict]:
 
 class Stepper:
     """One model's training step as the runner takes it (+ EMA for a
-    teacher / student model), counting the steps taken."""
+    teacher / student model), counting the steps taken.
+
+    Args:
+        cfg (Config): The model's config (``model``, ``optim_wrapper``).
+        checkpoint (str): Source weights to start from.
+        device (str): ``'cpu'`` or ``'cuda[:k]'``.
+        ema_momentum (float): Student weight of the EMA teacher update.
+        amp (bool): Mixed precision (mmengine's ``AmpOptimWrapper``, as
+            ``tools/train.py --amp``).
+    """
 
     def __init__(self, cfg: Config, checkpoint: str, device: str,
-                 ema_momentum: float = 0.002) -> None:
-        self.model = MODELS.build(cfg.model)
+                 ema_momentum: float = 0.002, amp: bool = False) -> None:
+        self.model = MODELS.build(without_pretrained(cfg.model))
         self.model.init_weights()
         load_checkpoint(self.model, checkpoint, map_location='cpu',
                         logger='silent')
         self.model.to(device).train()
-        self.optim = build_optim_wrapper(self.model, cfg.optim_wrapper)
+        optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+        if amp:
+            optim_cfg.type = 'AmpOptimWrapper'
+            optim_cfg.setdefault('loss_scale', 'dynamic')
+        self.optim = build_optim_wrapper(self.model, optim_cfg)
         self.pairs = [(t, s) for _, t, s in
                       teacher_student_tensors(self.model)]
         self.ema_momentum = ema_momentum
@@ -67,16 +81,147 @@ class Stepper:
             torch.cuda.synchronize()
         self.steps += 1
 
+    def resident_bytes(self) -> int:
+        """Bytes the model keeps between steps: parameters, buffers,
+        gradients and optimiser state."""
+        tensors = list(self.model.parameters()) + list(self.model.buffers())
+        tensors += [p.grad for p in self.model.parameters()
+                    if p.grad is not None]
+        tensors += [v for state in self.optim.optimizer.state.values()
+                    for v in state.values() if torch.is_tensor(v)]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def without_pretrained(cfg):
+    """A copy of a model config whose ``Pretrained`` ``init_cfg`` entries
+    are None: the benchmark loads its own weights, and the real-data
+    configs point ``init_cfg`` at local files that need not exist."""
+    cfg = copy.deepcopy(cfg)
+
+    def strip(node):
+        if isinstance(node, dict):
+            init = node.get('init_cfg')
+            if isinstance(init, dict) and init.get('type') == 'Pretrained':
+                node['init_cfg'] = None
+            for value in node.values():
+                strip(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                strip(value)
+
+    strip(cfg)
+    return cfg
+
+
+def random_source_checkpoint(source_cfg: Config, path: str,
+                             seed: int = 0) -> str:
+    """Save the source model with seeded random weights (its own init) to
+    ``path``: step times do not depend on the weights' values."""
+    register_all_modules(init_default_scope=True)
+    torch.manual_seed(seed)
+    model = MODELS.build(without_pretrained(source_cfg.model))
+    model.init_weights()
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return path
+
+
+# transforms after which a frame of the data set has its final size
+_LOADERS = ('LoadImageFromFile', 'LoadCheckedImageFromFile',
+            'LoadTrackAnnotations', 'LoadAnnotations')
+
+
+def with_frame_size(pipeline: list, size: Tuple[int, int]) -> list:
+    """A copy of ``pipeline`` that resizes every loaded frame (and its
+    boxes) to ``size`` = (w, h) right after loading, so square synthetic
+    frames stand for real frames of that size (e.g. MOT17's 1920 x 1080)
+    in front of the config's own resizing."""
+    out = []
+    for transform in pipeline:
+        transform = copy.deepcopy(transform)
+        inner = transform.get('transforms')
+        if isinstance(inner, list):  # TransformBroadcaster, Compose-likes
+            transform['transforms'] = with_frame_size(inner, size)
+        out.append(transform)
+    loads = [i for i, t in enumerate(out) if t.get('type') in _LOADERS]
+    if loads:
+        out.insert(loads[-1] + 1,
+                   dict(type='Resize', scale=tuple(size), keep_ratio=False))
+    return out
+
+
+# what ``tools/analysis_tools/benchmark.py --preset`` benchmarks: the CPU
+# synthetic configs on the demo's data, or the R50 MOT17 configs at MOT17's
+# frame size on synthetic frames (nothing to download; random weights)
+PRESETS = dict(
+    synth=dict(
+        source='configs/qdtrack/qdtrack_faster-rcnn_r18_fpn_2xb2-cpu_synth.py',
+        darth='configs/darth/'
+        'darth_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py',
+        frame_size=None),
+    r50=dict(
+        source='configs/qdtrack/'
+        'qdtrack_faster-rcnn_r50_fpn_8xb2-4e_mot17halftrain_test-'
+        'mot17halfval.py',
+        darth='configs/darth/darth_faster-rcnn_r50_fpn_4e_mot17halfval.py',
+        frame_size=(1920, 1080)))
+
+
+def _point_train_at(cfg: Config, root: str, split: str = 'train') -> None:
+    dataset = cfg.train_dataloader.dataset
+    dataset.data_root = osp.abspath(root) + '/'
+    dataset.ann_file = f'annotations/{split}_cocoformat.json'
+    dataset.data_prefix = dict(img_path=f'{split}/')
+
+
+def preset_configs(preset: str, repo: str, data_root: str,
+                   frame_size: Optional[Tuple[int, int]] = None
+                   ) -> Tuple[Config, Config]:
+    """The (QDTrack, DARTH) configs of a preset, their train dataloaders
+    pointed at data made under ``data_root`` if absent: for ``synth`` the
+    demo's sets (source train; target fog-3 train), for ``r50`` two
+    synthetic videos whose frames are resized to ``frame_size`` (default
+    1920 x 1080) on loading."""
+    if preset not in PRESETS:
+        raise ValueError(f'preset must be one of {tuple(PRESETS)}, got '
+                         f'{preset!r}')
+    spec = PRESETS[preset]
+    source_cfg = Config.fromfile(osp.join(repo, spec['source']))
+    darth_cfg = Config.fromfile(osp.join(repo, spec['darth']))
+    if preset == 'synth':
+        from .demo import corrupted_root, make_synthetic_sets
+        roots = make_synthetic_sets(data_root)
+        _point_train_at(source_cfg, roots['source'])
+        _point_train_at(darth_cfg, corrupted_root(roots['target'], 'fog', 3))
+    else:
+        from mmplug.datasets.converters import convert_mot_root
+        from mmplug.datasets.synthetic import make_synthetic_mot
+        root = osp.join(data_root, 'benchmark-r50')
+        if not osp.isfile(osp.join(root, 'annotations',
+                                   'train_cocoformat.json')):
+            make_synthetic_mot(osp.join(root, 'train'), 2, 8, 1088, seed=0)
+            convert_mot_root(root, osp.join(root, 'annotations'))
+        for cfg in (source_cfg, darth_cfg):
+            _point_train_at(cfg, root)
+    size = frame_size or spec['frame_size']
+    if size:
+        for cfg in (source_cfg, darth_cfg):
+            dataset = cfg.train_dataloader.dataset
+            dataset.pipeline = with_frame_size(dataset.pipeline, size)
+    return source_cfg, darth_cfg
+
 
 def benchmark(source_cfg: Config, darth_cfg: Config, checkpoint: str,
               iters: int = 20, warmup: int = 3, batch_size: int = 2,
-              device: str = 'cpu', seed: int = 0) -> Dict:
+              device: str = 'cpu', seed: int = 0,
+              amp: bool = False) -> Dict:
     """Median step times (seconds) and their ratio ``darth / qdtrack``.
 
     Returns:
         dict: ``qdtrack_step_s``, ``darth_step_s``, ``ratio``, ``times``
         (the ``iters`` timed steps of each) and ``steppers`` (the two
-        :class:`Stepper`, with their trained models).
+        :class:`Stepper`, with their trained models); on CUDA also
+        ``qdtrack_peak_mb`` / ``darth_peak_mb``: the peak GPU memory of a
+        step of that model, without what the other model holds.
     """
     if iters < 1 or warmup < 0:
         raise ValueError(f'need iters >= 1 and warmup >= 0, got {iters}, '
@@ -85,19 +230,30 @@ def benchmark(source_cfg: Config, darth_cfg: Config, checkpoint: str,
     for cfg in (source_cfg, darth_cfg):
         cfg.train_dataloader.batch_size = batch_size
     n = iters + warmup
-    steppers = dict(qdtrack=Stepper(source_cfg, checkpoint, device),
-                    darth=Stepper(darth_cfg, checkpoint, device))
+    steppers = dict(qdtrack=Stepper(source_cfg, checkpoint, device, amp=amp),
+                    darth=Stepper(darth_cfg, checkpoint, device, amp=amp))
     batches = dict(qdtrack=_batches(source_cfg, n, batch_size, seed),
                    darth=_batches(darth_cfg, n, batch_size, seed))
+    cuda = device.startswith('cuda')
     times: Dict[str, List[float]] = dict(qdtrack=[], darth=[])
+    peaks: Dict[str, int] = dict(qdtrack=0, darth=0)
     for i in range(n):
         for name, step in steppers.items():
+            if cuda:
+                torch.cuda.reset_peak_memory_stats(device)
             start = time.perf_counter()
             step(batches[name][i])
             if i >= warmup:
                 times[name].append(time.perf_counter() - start)
+            if cuda:
+                peaks[name] = max(peaks[name],
+                                  torch.cuda.max_memory_allocated(device))
     result = {f'{k}_step_s': statistics.median(v) for k, v in times.items()}
     result['ratio'] = result['darth_step_s'] / result['qdtrack_step_s']
+    if cuda:
+        for name, other in (('qdtrack', 'darth'), ('darth', 'qdtrack')):
+            own = peaks[name] - steppers[other].resident_bytes()
+            result[f'{name}_peak_mb'] = own / 2**20
     result['times'] = times
     result['steppers'] = steppers
     return result

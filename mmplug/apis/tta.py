@@ -106,7 +106,9 @@ def img_dir(split: str) -> str:
 
 
 def split_options(loader: str, root: str, split: str) -> List[str]:
-    """``--cfg-options`` that point ``<loader>_dataloader`` at a split."""
+    """``--cfg-options`` that point ``<loader>_dataloader`` at a split
+    (training runs point ``val`` too: the runner builds its dataset, and
+    checks its files, even when no validation is due)."""
     key = f'{loader}_dataloader.dataset'
     return [
         f'{key}.data_root={osp.abspath(root)}/',
@@ -198,6 +200,7 @@ class Experiment:
         return train(
             self.configs.source, work_dir,
             split_options('train', self.source_root, self.source_split) +
+            split_options('val', self.source_root, self.test_split) +
             [f'randomness.seed={seed}'] + self.quick)
 
     def test_source(self, ckpt: str, root: str, work_dir: str,
@@ -226,6 +229,7 @@ class Experiment:
         adapted = train(
             config, osp.join(work_dir, 'adapt'),
             split_options('train', target_root, self.adapt_split) +
+            split_options('val', target_root, self.test_split) +
             [f'load_from={osp.abspath(ckpt)}'] + seeded)
         return test(config, adapted, osp.join(work_dir, 'test'),
                     test_opts + options, out_dir)

@@ -17,8 +17,8 @@ from typing import Dict, List, Optional, Sequence
 from mmplug.datasets.corruptions import check_corruption, family_of
 from mmplug.utils.io import dump_json_atomic, write_atomic
 from .demo import corrupted_root, make_synthetic_sets
-from .tta import (METRICS, Configs, Experiment, aggregate, check_methods,
-                  log, mean_std)
+from .tta import (METHODS, METRICS, Configs, Experiment, aggregate,
+                  check_methods, log, mean_std)
 
 # one or two per family, none of them the demo's (tuning) shift, fog
 DEFAULT_CORRUPTIONS = ('gaussian_noise', 'defocus_blur', 'motion_blur',
@@ -82,7 +82,8 @@ def run_sweep(work_dir: str,
               test_split: str = 'val',
               source_checkpoint: Optional[str] = None,
               quick: bool = False,
-              workers: int = 1) -> Dict:
+              workers: int = 1,
+              darth_options: Sequence[str] = ()) -> Dict:
     """Run (or continue) the sweep; returns the results of results.json.
 
     Args:
@@ -100,6 +101,10 @@ def run_sweep(work_dir: str,
         source_checkpoint (str, optional): Skip source training.
         quick (bool): Tiny synthetic data, no dataloader workers (tests).
         workers (int): Processes that corrupt the data.
+        darth_options (Sequence[str]): Extra ``--cfg-options`` of every
+            offline DARTH run (the methods on the ``darth`` config), e.g.
+            ``train_cfg.max_epochs=1`` for a shorter schedule; recorded in
+            ``results.json``.
     """
     methods = check_methods(methods)
     shifts = shift_names(corruptions, severities)
@@ -112,6 +117,9 @@ def run_sweep(work_dir: str,
     exp = Experiment(source_root or data_root, configs or Configs(),
                      source_split, adapt_split, test_split,
                      source_checkpoint, QUICK_OPTIONS if quick else [])
+    _check_settings(work_dir, dict(darth_options=list(darth_options),
+                                   data_root=osp.abspath(data_root),
+                                   quick=quick))
     cells = [(shift, m, seed) for seed in seeds for shift in shifts
              for m in methods]
     progress = Progress(cells)
@@ -129,14 +137,17 @@ def run_sweep(work_dir: str,
                 cell_dir = osp.join(work_dir, shift, method, f'seed{seed}')
                 cached = osp.isfile(osp.join(cell_dir, 'test', 'result.json'))
                 start = time.time()
+                extra = darth_options \
+                    if METHODS[method].config == 'darth' else ()
                 results[(shift, method, seed)] = exp.run(
-                    method, ckpt, target, cell_dir, seed)
+                    method, ckpt, target, cell_dir, seed, extra=extra)
                 progress.finished((shift, method, seed),
                                   time.time() - start, cached,
                                   results[(shift, method, seed)]['HOTA'])
     out = summarize(results, shifts, methods, seeds)
     out['meta'] = dict(
         seeds=list(seeds), severities=list(severities),
+        darth_options=list(darth_options),
         data_root=osp.abspath(data_root),
         seed_changes='adaptation only (one given source model)'
         if source_checkpoint else 'source training and adaptation',
@@ -149,6 +160,22 @@ def run_sweep(work_dir: str,
     log(f'wrote {osp.join(work_dir, "results.json")}, results.md and '
         'results.png')
     return out
+
+
+def _check_settings(work_dir: str, settings: Dict) -> None:
+    """Cells are reused by folder: refuse a work dir whose cells were made
+    with other settings (they would be mixed into the tables)."""
+    import json
+    path = osp.join(work_dir, 'settings.json')
+    if osp.isfile(path):
+        with open(path) as f:
+            old = json.load(f)
+        if old != settings:
+            raise ValueError(
+                f'{work_dir} holds cells made with other settings ({path}: '
+                f'{old}, now {settings}); use a new --work-dir')
+        return
+    dump_json_atomic(settings, path, indent=2)
 
 
 def summarize(results: Dict[tuple, Dict], shifts: Sequence[str],

@@ -5,6 +5,7 @@ reported medians come from the timed steps alone (warm-up excluded), that
 every timed step really trained its model (forward, backward, optimiser
 step) on its own batch, and that the DARTH step includes the EMA update.
 """
+import json
 import statistics
 
 import pytest
@@ -63,3 +64,40 @@ def test_darth_step_includes_the_ema_update(result):
     assert moved > 0  # the teacher is not frozen at the source
     # it moved by a small fraction of the student's change (momentum 0.002)
     assert moved < 0.05 * (student - source).abs().max()
+
+
+def test_r50_preset_feeds_mot17_sized_frames_without_weights(tmp_path):
+    """The GPU preset: R50 MOT17 configs, synthetic frames resized to
+    1920 x 1080 on loading, then the configs' own 1088 px pipelines; no
+    Pretrained init_cfg is left (nothing to download or find)."""
+    from mmdet.registry import DATASETS
+    from mmplug.apis.benchmark import preset_configs, without_pretrained
+
+    from ..conftest import REPO
+    source_cfg, darth_cfg = preset_configs('r50', REPO, str(tmp_path))
+    source = DATASETS.build(source_cfg.train_dataloader.dataset)
+    key = source[(0, 0)]['data_samples'].video_data_samples[0]
+    h, w = key.img_shape  # 16:9, scaled by 0.8..1.2, cropped to 1088
+    assert w <= 1088 and 0.5 * w <= h <= 0.7 * w
+    darth = DATASETS.build(darth_cfg.train_dataloader.dataset)
+    views = darth[(0, 0)]['data_samples'].video_data_samples
+    assert [v.img_shape for v in views][1:] == [(1088, 1088)] * 3  # padded
+    assert views[0].img_shape in ((612, 1088), (1088, 1088))
+    model = without_pretrained(source_cfg.model)
+    assert 'Pretrained' in str(source_cfg.model)  # local weight files
+    assert 'Pretrained' not in str(model)
+    with pytest.raises(ValueError, match="preset must be one of"):
+        preset_configs('r101', REPO, str(tmp_path))
+
+
+@pytest.mark.slow
+def test_step_benchmark_tool_runs_from_random_weights(tmp_path):
+    from ..test_tools._run import run_tool
+    out = tmp_path / 'bench.json'
+    proc = run_tool(['tools/analysis_tools/benchmark.py', '--random-weights',
+                     '--iters', '2', '--warmup', '1', '--data-root',
+                     str(tmp_path / 'data'), '--out', str(out)])
+    last = proc.stdout.strip().splitlines()[-1]
+    result = json.loads(out.read_text())
+    assert last == f'darth_step/qdtrack_step = {result["ratio"]:.2f}'
+    assert len(result['times']['darth']) == 2

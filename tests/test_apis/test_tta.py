@@ -74,6 +74,11 @@ def test_quick_sweep_writes_tables_and_continues(tmp_path):
                      proc.stdout)
     again = json.loads((work / 'results.json').read_text())
     assert again['contrast-3'] == results['contrast-3']  # deterministic
+    # cells made with other DARTH options are not mixed in
+    proc = run_tool(args + ['--darth-options', 'train_cfg.max_epochs=1'],
+                    check=False)
+    assert proc.returncode != 0
+    assert 'holds cells made with other settings' in proc.stderr
 
 
 def test_unknown_method_and_corruption_are_named(tmp_path):

@@ -3,7 +3,7 @@
     python tools/analysis_tools/tta_benchmark.py [--data-root ROOT]
         [--corruptions LIST|all|validation|noise|blur|weather|digital]
         [--severities 3] [--methods source,adabn,darth] [--seeds 0,1,2]
-        [--work-dir DIR] [--quick]
+        [--work-dir DIR] [--darth-options K=V ...] [--quick]
 
 Default: the embedded synthetic set, 6 corruptions (gaussian_noise,
 defocus_blur, motion_blur, snow, frost, contrast), severity 3, methods
@@ -68,6 +68,11 @@ def parse_args(argv=None):
     parser.add_argument('--test-split', default='val')
     parser.add_argument('--workers', type=int, default=1,
                         help='processes corrupting the data')
+    parser.add_argument(
+        '--darth-options', nargs='+', default=[],
+        help='extra --cfg-options of the offline DARTH runs, e.g. '
+        'train_cfg.max_epochs=1 (a shorter schedule); use a new --work-dir '
+        'when changing them: finished cells are reused')
     parser.add_argument('--quick', action='store_true',
                         help='tiny synthetic data and no dataloader '
                         'workers (tests)')
@@ -82,7 +87,7 @@ def main(argv=None):
               [m for m in args.methods.split(',') if m], args.seeds,
               args.data_root, args.source_root, configs, args.source_split,
               args.adapt_split, args.test_split, args.source_checkpoint,
-              args.quick, args.workers)
+              args.quick, args.workers, args.darth_options)
 
 
 if __name__ == '__main__':

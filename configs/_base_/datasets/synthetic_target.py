@@ -6,7 +6,7 @@
 # Test / val: the labelled target val split.
 _base_ = './synthetic.py'
 
-target_root = 'data/synth/fog-4/'
+target_root = 'data/synth/target-C/fog-3/'
 img_scale = (192, 192)
 geometric = [
     dict(
