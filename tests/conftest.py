@@ -1,4 +1,5 @@
 """Shared fixtures: a tiny synthetic MOT set and model/batch builders."""
+import os
 import os.path as osp
 
 import pytest
@@ -17,7 +18,9 @@ SYNTH_CONFIG = osp.join(REPO, 'configs', 'qdtrack',
                         'qdtrack_faster-rcnn_r18_fpn_2xb2-cpu_synth.py')
 
 register_all_modules(init_default_scope=True)
-torch.set_num_threads(2)
+# 2 threads (the CI machine's cores); MMPLUG_TEST_THREADS=1 beside another
+# torch job (two 2-thread jobs on 2 cores run several times slower)
+torch.set_num_threads(int(os.environ.get('MMPLUG_TEST_THREADS', '2')))
 
 
 def make_synth_root(root, num_classes=1, frames=8, size=96, videos=2):
@@ -101,7 +104,6 @@ def synth_cfg(synth_root):
 def _cwd_is_repo(monkeypatch):
     monkeypatch.chdir(REPO)
     yield
-
 
 
 def total_loss(losses):

@@ -1,6 +1,7 @@
-# AdaBN baseline mirror for bdd100kval-pedestrian (R50-FPN): the FrozenBN statistics of the
-# source QDTrack's backbone are re-estimated on the unlabelled target frames
-# (each frozen layer briefly becomes a BatchNorm, AdaBNLoop), then frozen.
+# AdaBN baseline mirror for bdd100kval-pedestrian (R50-FPN): the FrozenBN
+# statistics of the source QDTrack's backbone are re-estimated on the
+# unlabelled target frames (each frozen layer briefly becomes a BatchNorm,
+# AdaBNLoop), then frozen.
 #   python tools/train.py THIS --cfg-options load_from=SOURCE_QDTRACK.pth
 #   python tools/test.py THIS WORK_DIR/epoch_1.pth
 _base_ = [

@@ -11,7 +11,7 @@
 #   tracked (a few per-channel means);
 # - the gradient step adapts the RPN, RoI and track heads (trainable): no
 #   backward through backbone and neck, a small optimiser step;
-# - the views are crops of a third of the frame (T = P, so the teacher runs
+# - the views are crops of a third of the frame side (T = P: the teacher runs
 #   once), with fewer proposals: about one tracking pass per step on 2 CPU
 #   cores;
 # - one plain SGD step per frame (lr 0.002, DARTH's, no momentum: each frame

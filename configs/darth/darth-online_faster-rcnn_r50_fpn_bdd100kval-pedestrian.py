@@ -1,11 +1,16 @@
-# Online DARTH mirror for bdd100kval-pedestrian (R50-FPN, frozen BN): tracks the target and
-# adapts frame by frame (OnlineAdaptationTestLoop); the choices are those of
-# darth-online_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py, measured there
-# on CPU. Untested on this data set here (GPU work):
+# Online DARTH mirror for bdd100kval-pedestrian (R50-FPN, frozen BN): tracks
+# the target and adapts frame by frame (OnlineAdaptationTestLoop); the choices
+# are those of darth-online_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py,
+# measured there on CPU. Untested on this data set here (GPU work):
 #   python tools/test.py THIS SOURCE_QDTRACK.pth
-_base_ = ['./darth_faster-rcnn_r50_fpn_4e_bdd100kval-pedestrian.py', '../_base_/schedules/darth_online.py']
+_base_ = [
+    './darth_faster-rcnn_r50_fpn_4e_bdd100kval-pedestrian.py',
+    '../_base_/schedules/darth_online.py'
+]
 
-online_crop = (544, 544)  # about a third of the 1088 px frame's area
+# crops of half the 1088 px side (the synthetic config's are a third of
+# its 192 px frame); not tuned on these data sets
+online_crop = (544, 544)
 photometric = [dict(type='PhotoMetricDistortion')]
 online_adapt_pipeline = [
     dict(type='LoadCheckedImageFromFile'),

@@ -1,5 +1,6 @@
-# Mirror of DARTH's adapter config for bdd100kval-pedestrian: adapts a source QDTrack
-# (R50-FPN, frozen BN) on the unlabelled target frames. Build-only here:
+# Mirror of DARTH's adapter config for bdd100kval-pedestrian: adapts a
+# source QDTrack (R50-FPN, frozen BN) on the unlabelled target frames.
+# Build-only here:
 #   python tools/train.py THIS --cfg-options load_from=SOURCE_QDTRACK.pth
 _base_ = [
     '../_base_/models/qdtrack_faster-rcnn_r50_fpn.py',

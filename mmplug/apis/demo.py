@@ -68,35 +68,74 @@ def make_split(root: str, split: str, spec: SplitSpec) -> None:
 
 def make_synthetic_sets(data_root: str = 'data/synth', size: int = 192,
                         train_videos: int = 8, val_videos: int = 4,
-                        frames: int = 60) -> Dict[str, str]:
+                        frames: int = 60,
+                        target_train_videos: int = 6) -> Dict[str, str]:
     """The clean source root (train / val) and the clean target root whose
     corrupted copies are the target domains (other train videos, the same
-    val videos); returns their paths."""
+    val videos); returns their paths. The target train split (the
+    unlabelled frames adaptation runs on) is smaller than the source one:
+    DARTH's 4 epochs over 6 x 60 frames fit the demo's time on 2 cores."""
     source = osp.join(data_root, 'none')
     target = osp.join(data_root, 'target')
     val = SplitSpec(val_videos, frames, size, SEEDS['val'])
     make_split(source, 'train', SplitSpec(train_videos, frames, size,
                                           SEEDS['source_train']))
     make_split(source, 'val', val)
-    make_split(target, 'train', SplitSpec(train_videos, frames, size,
+    make_split(target, 'train', SplitSpec(target_train_videos, frames, size,
                                           SEEDS['target_train']))
     make_split(target, 'val', val)
     return dict(source=source, target=target)
 
 
+def _fingerprint(root: str, splits: Sequence[str]) -> str:
+    """What a corrupted copy was made from: the sequence names and ground
+    truth of the clean splits (a regenerated clean set invalidates it)."""
+    import hashlib
+    digest = hashlib.sha1()
+    for split in sorted(splits):
+        for seq in sorted(os.listdir(osp.join(root, split))):
+            digest.update(f'{split}/{seq}\n'.encode())
+            gt = osp.join(root, split, seq, 'gt', 'gt.txt')
+            if osp.isfile(gt):
+                with open(gt, 'rb') as f:
+                    digest.update(f.read())
+    return digest.hexdigest()
+
+
 def corrupted_root(clean_root: str, corruption: str, severity: int,
-                   seed: int = 0, workers: int = 1) -> str:
-    """``<clean_root>-C/<corruption>-<severity>``, made once (resumable)."""
+                   seed: int = 0, workers: int = 1,
+                   splits: Optional[Sequence[str]] = None,
+                   split_train: bool = False) -> str:
+    """``<clean_root>-C/<corruption>-<severity>``, made once (resumable).
+
+    Args:
+        splits (Sequence[str], optional): Split folders to corrupt (default:
+            every folder of ``clean_root`` but ``annotations``).
+        split_train (bool): Also write half-train / half-val annotations
+            (``mot2coco.py --split-train``).
+    """
     out = osp.join(f'{osp.normpath(clean_root)}-C',
                    f'{corruption}-{severity}')
-    done = osp.join(out, 'annotations', '.done')
-    if not osp.isfile(done):
-        log(f'making {out}')
+    if splits is None:
         splits = [d for d in os.listdir(clean_root)
                   if d != 'annotations' and osp.isdir(osp.join(clean_root, d))]
-        corrupt_mot_root(clean_root, out, corruption, severity, seed,
-                         workers, splits=sorted(splits))
-        dump_json_atomic({}, done)
+    spec = dict(splits=sorted(splits), split_train=split_train, seed=seed,
+                clean=_fingerprint(clean_root, splits))
+    done = osp.join(out, 'annotations', '.done')
+    if osp.isfile(done):
+        import json
+        with open(done) as f:
+            made = json.load(f)
+        if made == spec:
+            return out
+        if made.get('clean') != spec['clean']:  # made from other clean data
+            import shutil
+            log(f'{out} was made from other clean data: making it again')
+            shutil.rmtree(out)
+    log(f'making {out}')
+    corrupt_mot_root(clean_root, out, corruption, severity, seed, workers,
+                     splits=spec['splits'], split_train=split_train)
+    dump_json_atomic(spec, done)
     return out
 
 

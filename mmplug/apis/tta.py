@@ -68,6 +68,10 @@ METHODS: Dict[str, Method] = {
     'darth-source-bn': Method('offline', 'darth',
                               ('train_cfg.bn_stats=source', ),
                               'DARTH as published: source BN statistics'),
+    'darth-scaled-lr': Method('offline', 'darth',
+                              ('auto_scale_lr.enable=True', ),
+                              "DARTH with its lr scaled to the batch (0.002 "
+                              'at 16 frames)'),
     'darth-online': Method('online', 'online',
                            help='online DARTH, one pass while tracking'),
     'darth-online-every': Method('online', 'online',

@@ -18,7 +18,7 @@ from mmplug.datasets.corruptions import check_corruption, family_of
 from mmplug.utils.io import dump_json_atomic, write_atomic
 from .demo import corrupted_root, make_synthetic_sets
 from .tta import (METHODS, METRICS, Configs, Experiment, aggregate,
-                  check_methods, log, mean_std)
+                  check_methods, img_dir, log, mean_std)
 
 # one or two per family, none of them the demo's (tuning) shift, fog
 DEFAULT_CORRUPTIONS = ('gaussian_noise', 'defocus_blur', 'motion_blur',
@@ -109,7 +109,8 @@ def run_sweep(work_dir: str,
     methods = check_methods(methods)
     shifts = shift_names(corruptions, severities)
     if data_root is None:
-        sizes = dict(size=96, train_videos=2, val_videos=1, frames=8) \
+        sizes = dict(size=96, train_videos=2, val_videos=1, frames=8,
+                     target_train_videos=2) \
             if quick else {}
         roots = make_synthetic_sets(
             osp.join(work_dir, 'data') if quick else 'data/synth', **sizes)
@@ -131,8 +132,11 @@ def run_sweep(work_dir: str,
                                 seed)
         for shift in shifts:
             corruption, severity = shift.rsplit('-', 1)
-            target = corrupted_root(data_root, corruption, int(severity),
-                                    workers=workers)
+            target = corrupted_root(
+                data_root, corruption, int(severity), workers=workers,
+                splits=sorted({img_dir(adapt_split), img_dir(test_split)}),
+                split_train=any(s.startswith('half-')
+                                for s in (adapt_split, test_split)))
             for method in methods:
                 cell_dir = osp.join(work_dir, shift, method, f'seed{seed}')
                 cached = osp.isfile(osp.join(cell_dir, 'test', 'result.json'))

@@ -5,6 +5,7 @@ from .transforms import MultiViewPipeline
 from .unlabeled_video_dataset import UnlabeledVideoDataset
 
 __all__ = [
-    'CORRUPTIONS', 'corrupt_frame', 'corrupt_image', 'make_synthetic_mot', 'convert_mot_root',
-    'parse_gt_file', 'MultiViewPipeline', 'UnlabeledVideoDataset'
+    'CORRUPTIONS', 'corrupt_frame', 'corrupt_image', 'make_synthetic_mot',
+    'convert_mot_root', 'parse_gt_file', 'MultiViewPipeline',
+    'UnlabeledVideoDataset'
 ]

@@ -64,8 +64,8 @@ def test_half_split(mot_root, tmp_path):
     assert ids_train
 
 
-def test_split_train_halves_are_disjoint_and_cover_each_video(mot_root,
-                                                               tmp_path):
+def test_split_train_halves_are_disjoint_and_cover_each_video(
+        mot_root, tmp_path):
     from ..test_tools._run import run_tool
     run_tool(['tools/dataset_converters/mot2coco.py', '-i', str(mot_root),
               '-o', str(tmp_path), '--split-train'])

@@ -10,7 +10,8 @@ def tool_env(extra_pythonpath=()):
     env = dict(os.environ)
     paths = [REPO] + list(extra_pythonpath)
     env['PYTHONPATH'] = os.pathsep.join(paths + [env.get('PYTHONPATH', '')])
-    env.setdefault('OMP_NUM_THREADS', '2')
+    env.setdefault('OMP_NUM_THREADS',
+                   os.environ.get('MMPLUG_TEST_THREADS', '2'))
     return env
 
 

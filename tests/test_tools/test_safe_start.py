@@ -41,7 +41,7 @@ def test_refuses_to_adapt_without_load_from(synth_root, tmp_path):
                'checkpoint (3, 256) vs model (2, 256)']),
 ])
 def test_refuses_a_checkpoint_that_misses_student_keys(synth_root, tmp_path,
-                                                      edit, lines):
+                                                       edit, lines):
     path = tmp_path / 'source.pth'
     source_checkpoint(str(path))
     ckpt = torch.load(path)

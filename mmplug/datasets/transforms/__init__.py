@@ -2,5 +2,7 @@ from .loading import LoadCheckedImageFromFile, check_image_bytes
 from .multi_view import MultiViewPipeline, ViewRejectedError
 from .track_and_adapt import TrackAndAdaptInputs
 
-__all__ = ['MultiViewPipeline', 'ViewRejectedError', 'LoadCheckedImageFromFile',
-           'check_image_bytes', 'TrackAndAdaptInputs']
+__all__ = [
+    'MultiViewPipeline', 'ViewRejectedError', 'LoadCheckedImageFromFile',
+    'check_image_bytes', 'TrackAndAdaptInputs'
+]

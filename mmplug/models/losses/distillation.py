@@ -69,9 +69,8 @@ class RPNDistillationLoss(nn.Module):
             raise ValueError('student and teacher need the same number of '
                              f'levels, got {len(s_cls)} / {len(t_cls)} '
                              f'scores and {len(s_reg)} / {len(t_reg)} deltas')
-        for level, (s, t, sr, tr) in enumerate(zip(s_cls, t_cls, s_reg,
-                                                    t_reg)):
-            _check_level(level, s, t, sr, tr)
+        for level, shapes in enumerate(zip(s_cls, t_cls, s_reg, t_reg)):
+            _check_level(level, *shapes)
         num_anchors = sum(s.numel() for s in s_cls)
         total = s_cls[0].new_zeros(())
         for s, t, sr, tr in zip(s_cls, t_cls, s_reg, t_reg):
