@@ -74,6 +74,10 @@ METHODS: Dict[str, Method] = {
                               'at 16 frames)'),
     'darth-online': Method('online', 'online',
                            help='online DARTH, one pass while tracking'),
+    'darth-online-continual': Method('online', 'online',
+                                     ('test_cfg.reset=never', ),
+                                     'online DARTH without resets between '
+                                     'videos (continual)'),
     'darth-online-every': Method('online', 'online',
                                  ('test_cfg.skip_conf_thr=None', ),
                                  'online DARTH without the skip rule'),

@@ -59,14 +59,24 @@ class Progress:
             f'HOTA {hota:.1f} ({how}; sweep ETA {eta / 60:.0f} min)')
 
 
+# the clean data as a reference row: adaptation should not hurt there; it
+# is kept out of the mean over shifts
+CLEAN = 'none'
+
+
 def shift_names(corruptions: Sequence[str],
                 severities: Sequence[int]) -> List[str]:
+    """``<corruption>-<severity>`` names (and ``none``, once, for the clean
+    data)."""
     names = []
     for c in corruptions:
+        if c == CLEAN:
+            names.append(CLEAN)
+            continue
         for s in severities:
             check_corruption(c, s)
             names.append(f'{c}-{s}')
-    return names
+    return list(dict.fromkeys(names))
 
 
 def run_sweep(work_dir: str,
@@ -131,9 +141,8 @@ def run_sweep(work_dir: str,
         ckpt = exp.source_model(osp.join(work_dir, 'source', f'seed{seed}'),
                                 seed)
         for shift in shifts:
-            corruption, severity = shift.rsplit('-', 1)
-            target = corrupted_root(
-                data_root, corruption, int(severity), workers=workers,
+            target = data_root if shift == CLEAN else corrupted_root(
+                data_root, *_corruption(shift), workers=workers,
                 splits=sorted({img_dir(adapt_split), img_dir(test_split)}),
                 split_train=any(s.startswith('half-')
                                 for s in (adapt_split, test_split)))
@@ -166,6 +175,11 @@ def run_sweep(work_dir: str,
     return out
 
 
+def _corruption(shift: str) -> tuple:
+    corruption, severity = shift.rsplit('-', 1)
+    return corruption, int(severity)
+
+
 def _check_settings(work_dir: str, settings: Dict) -> None:
     """Cells are reused by folder: refuse a work dir whose cells were made
     with other settings (they would be mixed into the tables)."""
@@ -185,22 +199,30 @@ def _check_settings(work_dir: str, settings: Dict) -> None:
 def summarize(results: Dict[tuple, Dict], shifts: Sequence[str],
               methods: Sequence[str], seeds: Sequence[int]) -> Dict:
     """``{shift: {method: {metric: mean_std}}, 'mean': {...}}``; the mean
-    over shifts is taken per seed, then over seeds."""
+    over the corrupted shifts (``none`` is not one) is taken per seed, then
+    over seeds."""
     out: Dict = {}
     for shift in shifts:
         out[shift] = {
             m: aggregate([results[(shift, m, s)] for s in seeds])
             for m in methods
         }
+    corrupted = [sh for sh in shifts if sh != CLEAN]
+    if not corrupted:
+        return out
     out['mean'] = {}
     for m in methods:
         out['mean'][m] = {
             k: mean_std([
-                round(sum(results[(sh, m, s)][k] for sh in shifts) /
-                      len(shifts), 2) for s in seeds
+                round(sum(results[(sh, m, s)][k] for sh in corrupted) /
+                      len(corrupted), 2) for s in seeds
             ]) for k in METRICS
         }
     return out
+
+
+def _rows(out: Dict, shifts: Sequence[str]) -> List[str]:
+    return list(shifts) + (['mean'] if 'mean' in out else [])
 
 
 def format_markdown(out: Dict, shifts: Sequence[str],
@@ -218,9 +240,10 @@ def format_markdown(out: Dict, shifts: Sequence[str],
                   '| shift | family | ' + ' | '.join(methods) + ' |',
                   '| --- | --- | ' + ' | '.join('---' for _ in methods) +
                   ' |']
-        for shift in list(shifts) + ['mean']:
-            family = family_of(shift.rsplit('-', 1)[0]) \
-                if shift != 'mean' else ''
+        for shift in _rows(out, shifts):
+            labels = dict(mean='', none='clean, not in the mean')
+            family = labels[shift] if shift in labels else family_of(
+                _corruption(shift)[0])
             cells = [f'{out[shift][m][metric]["mean"]:.1f} ± '
                      f'{out[shift][m][metric]["std"]:.1f}' for m in methods]
             name = f'**{shift}**' if shift == 'mean' else shift
@@ -240,7 +263,7 @@ def plot(out: Dict, shifts: Sequence[str], methods: Sequence[str],
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     import numpy as np
-    groups = list(shifts) + ['mean']
+    groups = _rows(out, shifts)
     x = np.arange(len(groups))
     width = 0.8 / len(methods)
     fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(groups)), 4), dpi=120)
@@ -255,7 +278,8 @@ def plot(out: Dict, shifts: Sequence[str], methods: Sequence[str],
     ax.set_ylabel('HOTA (%)')
     ax.set_title(f'Tracking under ImageNet-C shifts: HOTA, mean ± std over '
                  f'{len(seeds)} seed(s)')
-    ax.axvline(len(shifts) - 0.5, color='grey', lw=0.8, ls='--')
+    if 'mean' in out:
+        ax.axvline(len(shifts) - 0.5, color='grey', lw=0.8, ls='--')
     ax.legend(ncol=len(methods), fontsize=8, loc='upper right')
     ax.set_ylim(0, 100)
     fig.tight_layout()

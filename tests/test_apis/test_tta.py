@@ -39,6 +39,32 @@ def test_sweep_mean_row_averages_each_seed_first():
     assert out['mean']['m']['HOTA']['std'] == pytest.approx(14.14, abs=0.01)
 
 
+def test_clean_row_is_kept_out_of_the_mean(tmp_path):
+    from mmplug.apis.tta_benchmark import format_markdown, plot, shift_names
+    row = dict(MOTA=0, IDF1=0, DetA=0, AssA=0)
+    runs = {('none', 'm', 0): dict(row, HOTA=90.0),
+            ('fog-3', 'm', 0): dict(row, HOTA=10.0),
+            ('snow-3', 'm', 0): dict(row, HOTA=30.0)}
+    shifts = ['none', 'fog-3', 'snow-3']
+    out = summarize(runs, shifts, ['m'], [0])
+    assert out['mean']['m']['HOTA']['mean'] == 20.0
+    assert out['none']['m']['HOTA']['mean'] == 90.0
+    assert '| none | clean, not in the mean | 90.0 ± 0.0 |' in \
+        format_markdown(out, shifts, ['m'])
+    plot(out, shifts, ['m'], str(tmp_path / 'p.png'))
+    only_clean = summarize({('none', 'm', 0): dict(row, HOTA=90.0)},
+                           ['none'], ['m'], [0])
+    assert 'mean' not in only_clean
+
+
+def test_shift_names_take_none_once_and_check_the_rest():
+    from mmplug.apis.tta_benchmark import shift_names
+    assert shift_names(['none', 'fog', 'none'], [1, 3]) == [
+        'none', 'fog-1', 'fog-3']
+    with pytest.raises(ValueError, match='unknown corruption'):
+        shift_names(['fogg'], [3])
+
+
 def test_demo_table_shows_mean_and_std():
     summary = dict(corruption='fog', source_on_target=dict(
         HOTA=mean_std([10.0, 12.0]), MOTA=mean_std([5.0, 5.0]),

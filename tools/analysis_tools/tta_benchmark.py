@@ -51,7 +51,9 @@ def parse_args(argv=None):
     parser.add_argument('--corruptions', type=corruption_list,
                         default=list(DEFAULT_CORRUPTIONS),
                         help='comma-separated names, families, `all` (the '
-                        '15 test corruptions) or `validation` (the 4 extra)')
+                        '15 test corruptions), `validation` (the 4 extra) '
+                        'or `none` (the clean data: a reference row, not '
+                        'in the mean)')
     parser.add_argument('--severities', type=_ints, default=[3])
     parser.add_argument('--methods', default=','.join(DEFAULT_METHODS),
                         help='comma-separated, of: ' + ', '.join(METHODS))
