@@ -139,6 +139,14 @@ def corrupted_root(clean_root: str, corruption: str, severity: int,
     return out
 
 
+def result_name(method: str) -> str:
+    """The summary key (and run folder) of a method on the target:
+    ``adabn_on_target``, ``darth_on_target``, ``online_on_target`` (online
+    DARTH), ``darth_no_rpn_on_target``, ..."""
+    short = {'darth-online': 'online'}.get(method, method)
+    return f'{short.replace("-", "_")}_on_target'
+
+
 def format_table(summary: Dict) -> str:
     rows = [(k, v) for k, v in summary.items()
             if isinstance(v, dict) and 'HOTA' in v]
@@ -194,7 +202,7 @@ def run_demo(work_dir: str = 'work_dirs/demo',
                     osp.join(seed_dir, 'source_on_target'), seed,
                     out_dir=True))
         for method in methods:
-            name = f'{method.replace("-", "_")}_on_target'
+            name = result_name(method)
             extra = darth_options if method.startswith('darth') else ()
             record(name, []).append(
                 exp.run(method, ckpt, target, osp.join(seed_dir, name), seed,

@@ -119,3 +119,10 @@ def test_unknown_method_and_corruption_are_named(tmp_path):
                     check=False)
     assert "unknown corruption 'rain'" in proc.stderr
     assert set(METHODS) >= {'source', 'adabn', 'darth', 'darth-online'}
+
+
+def test_demo_result_names():
+    from mmplug.apis.demo import DEMO_METHODS, result_name
+    assert [result_name(m) for m in DEMO_METHODS] == [
+        'adabn_on_target', 'darth_on_target', 'online_on_target']
+    assert result_name('darth-no-rpn') == 'darth_no_rpn_on_target'

@@ -136,9 +136,10 @@ def test_darth_target_bn_start_and_scaled_lr(synth_root, source, tmp_path):
     src, out = _state(source), _state(tmp_path / 'w' / 'epoch_2.pth')
     key = 'detector.backbone.layer3.0.bn1.running_var'
     assert not torch.allclose(out[key], src[key])  # target statistics
-    # the teacher's too (the EMA of equal values keeps them, up to float)
-    torch.testing.assert_close(out[key], out['teacher_' + key], rtol=1e-6,
-                               atol=1e-7)
+    # the teacher's too (the EMA of equal values keeps them, up to float
+    # rounding over the steps: ~1e-6 relative here)
+    torch.testing.assert_close(out[key], out['teacher_' + key], rtol=1e-5,
+                               atol=1e-6)
     assert torch.equal(out['detector.backbone.layer1.0.conv1.weight'],
                        src['detector.backbone.layer1.0.conv1.weight'])
 
