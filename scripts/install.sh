@@ -28,7 +28,8 @@ stamp_hash() {
   { cat "$ROOT/scripts/install.sh" "$ROOT/scripts/mmcv_build_plan.py" \
       "$CONSTRAINTS" "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" \
       "$ROOT/setup.py"
-    echo "MMPLUG_CUDA=${MMPLUG_CUDA:-auto} ARCH=${TORCH_CUDA_ARCH_LIST:-}"
+    echo "MMPLUG_CUDA=${MMPLUG_CUDA:-auto} ARCH=${TORCH_CUDA_ARCH_LIST:-}" \
+      "TOOLKIT=${MMPLUG_CUDA_TOOLKIT:-auto}"
   } | sha256sum | cut -d' ' -f1
 }
 

@@ -15,6 +15,10 @@ mmcv or mmplug). Environment:
   Otherwise a system toolkit of that version (``/usr/local/cuda-X.Y``, or
   ``/usr/local/cuda`` when it is that version) is used, and without one
   the registry's NVIDIA packages of that version are installed.
+- ``MMPLUG_CUDA_TOOLKIT``: ``auto`` (default: the order above),
+  ``system`` (a system toolkit or ``CUDA_HOME``, else an error) or
+  ``registry`` (always the registry's packages, e.g. to check that path on
+  a machine that has a toolkit).
 """
 import glob
 import json
@@ -99,6 +103,26 @@ def find_toolkit(cuda_version: str, env: Mapping[str, str],
     return None
 
 
+TOOLKIT_SOURCES = ('auto', 'system', 'registry')
+
+
+def toolkit_home(cuda_version: str, env: Mapping[str, str],
+                 roots=('/usr/local', )) -> Optional[str]:
+    """The toolkit to build with, or None for the registry's packages."""
+    source = env.get('MMPLUG_CUDA_TOOLKIT', '').strip() or 'auto'
+    if source not in TOOLKIT_SOURCES:
+        raise ValueError(f'MMPLUG_CUDA_TOOLKIT must be one of '
+                         f'{TOOLKIT_SOURCES}, got {source!r}')
+    if source == 'registry':
+        return None
+    home = find_toolkit(cuda_version, env, roots)
+    if home is None and source == 'system':
+        raise ValueError(f'MMPLUG_CUDA_TOOLKIT=system: no CUDA '
+                         f'{cuda_version} toolkit in CUDA_HOME or under '
+                         f'{", ".join(roots)}')
+    return home
+
+
 def plan(env: Mapping[str, str]) -> Dict[str, str]:
     import torch
     cuda = want_cuda(env, torch.cuda.is_available())
@@ -114,7 +138,7 @@ def plan(env: Mapping[str, str]) -> Dict[str, str]:
     capability = torch.cuda.get_device_capability() \
         if torch.cuda.is_available() else None
     arch = arch_list(env, capability)
-    home = find_toolkit(cuda_version, env)
+    home = toolkit_home(cuda_version, env)
     out.update(
         MMPLUG_BUILD='cuda', CUDA_VERSION=cuda_version,
         TORCH_CUDA_ARCH_LIST=arch, CUDA_HOME=home or '',

@@ -61,6 +61,23 @@ def test_toolkit_of_the_right_version(tmp_path):
         plan.find_toolkit('12.8', {'CUDA_HOME': str(home)})
 
 
+def test_toolkit_source(tmp_path):
+    home = tmp_path / 'cuda-13.0'
+    (home / 'bin').mkdir(parents=True)
+    (home / 'version.json').write_text('{"cuda": {"version": "13.0.2"}}')
+    (home / 'bin' / 'nvcc').write_text('')
+    roots = (str(tmp_path), )
+    assert plan.toolkit_home('13.0', {}, roots) == str(home)
+    assert plan.toolkit_home(
+        '13.0', {'MMPLUG_CUDA_TOOLKIT': 'registry'}, roots) is None
+    assert plan.toolkit_home('12.8', {}, roots) is None  # -> registry
+    with pytest.raises(ValueError, match='MMPLUG_CUDA_TOOLKIT=system: no '
+                       'CUDA 12.8 toolkit'):
+        plan.toolkit_home('12.8', {'MMPLUG_CUDA_TOOLKIT': 'system'}, roots)
+    with pytest.raises(ValueError, match="must be one of"):
+        plan.toolkit_home('13.0', {'MMPLUG_CUDA_TOOLKIT': 'conda'}, roots)
+
+
 def test_plan_on_this_machine():
     env = dict(os.environ, MMPLUG_CUDA='0')
     out = subprocess.run([sys.executable, 'scripts/mmcv_build_plan.py'],
