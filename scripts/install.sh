@@ -12,6 +12,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
+# absolute: builds run in other folders (CUDA_HOME may lie in the venv)
+case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 PYTHON_BOOT="${PYTHON:-python3}"
 CONSTRAINTS="$ROOT/constraints.txt"
 MMCV_VERSION="2.1.0"
