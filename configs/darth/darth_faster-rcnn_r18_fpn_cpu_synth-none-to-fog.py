@@ -14,17 +14,19 @@ model = {{_base_.darth_model}}
 
 # DARTH's regime (model: frozen BN, frozen stem + layer1; schedule: SGD
 # 0.002, momentum 0.9, wd 1e-4, clip 35, 4 epochs with the lr step after
-# the 3rd, EMA 0.002). What this CPU config changes, and why (measured on
-# the demo shift, docs/benchmarks.md):
+# the 3rd, EMA 0.002). What this CPU config changes, and why:
 # - batch 2 on one process, and DARTH's lr 0.002 kept as is: the linear
-#   rule (auto_scale_lr, 0.00025 for 2 frames) adapts too little in this
-#   schedule, which sees ~5x fewer frames than DARTH's (8 x 60 frames x 4
-#   epochs): HOTA 37.0 with the scaled lr vs 49.2 (one seed);
+#   rule (auto_scale_lr, 0.00025 for 2 frames) would give this schedule
+#   720 steps (6 videos x 60 frames / 2 x 4 epochs) of 1/8 the size, where
+#   DARTH's takes ~10k (DanceTrack's ~42k train frames / 16 x 4 epochs);
+#   `tools/demo.py --methods darth-scaled-lr` runs the scaled lr;
 # - bn_stats='target': the frozen BatchNorm statistics are re-estimated on
-#   the unlabelled target frames before the first step. DARTH's real models
-#   freeze ImageNet statistics; this from-scratch model's statistics are the
-#   source domain's, and keeping them (DARTH as published, the
-#   darth-source-bn variant) ends below AdaBN (docs/benchmarks.md);
+#   the unlabelled target frames before the first step (AdaBN's start).
+#   DARTH's real models freeze ImageNet statistics; this from-scratch model
+#   has only the source domain's, which the shift makes wrong: re-estimating
+#   them alone (AdaBN) lifts HOTA from 12.1 +- 2.5 to 30.6 +- 2.9 on the
+#   demo shift (3 seeds, docs/benchmarks.md). DARTH as published keeps
+#   them: `--methods darth-source-bn`;
 # - no validation inside training (tools/test.py tests the checkpoint).
 max_epochs = 4
 auto_scale_lr = dict(enable=False)
