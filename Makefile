@@ -11,11 +11,16 @@ install:
 demo: install
 	$(PY) tools/demo.py
 
+# the suite is mostly subprocesses of tools/ on tiny data: TEST_JOBS pytest
+# workers of one torch thread each keep both cores busy (pytest-xdist)
+TEST_JOBS ?= 2
+PYTEST = MMPLUG_TEST_THREADS=$${MMPLUG_TEST_THREADS:-1} $(PY) -m pytest -n $(TEST_JOBS)
+
 test: install
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PYTEST) tests $(PYTEST_ARGS)
 
 test-fast: install
-	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+	$(PYTEST) tests -m "not slow" $(PYTEST_ARGS)
 
 clean:
 	rm -rf work_dirs .pytest_cache

@@ -18,8 +18,9 @@ SYNTH_CONFIG = osp.join(REPO, 'configs', 'qdtrack',
                         'qdtrack_faster-rcnn_r18_fpn_2xb2-cpu_synth.py')
 
 register_all_modules(init_default_scope=True)
-# 2 threads (the CI machine's cores); MMPLUG_TEST_THREADS=1 beside another
-# torch job (two 2-thread jobs on 2 cores run several times slower)
+# MMPLUG_TEST_THREADS torch threads (default 2, the CI machine's cores);
+# `make test` runs 2 pytest workers of 1 thread each (two 2-thread jobs on
+# 2 cores run several times slower)
 torch.set_num_threads(int(os.environ.get('MMPLUG_TEST_THREADS', '2')))
 
 
