@@ -40,7 +40,7 @@ def test_sweep_mean_row_averages_each_seed_first():
 
 
 def test_clean_row_is_kept_out_of_the_mean(tmp_path):
-    from mmplug.apis.tta_benchmark import format_markdown, plot, shift_names
+    from mmplug.apis.tta_benchmark import format_markdown, plot
     row = dict(MOTA=0, IDF1=0, DetA=0, AssA=0)
     runs = {('none', 'm', 0): dict(row, HOTA=90.0),
             ('fog-3', 'm', 0): dict(row, HOTA=10.0),

@@ -39,7 +39,7 @@ def test_objects_move_enter_leave_and_occlude():
     last = {i: gt[gt[:, 1] == i, 0].max() for i in ids}
     assert len(ids) > 4
     assert any(f > 1 for f in first.values())  # objects enter
-    assert any(l < 120 for l in last.values())  # and leave
+    assert any(v < 120 for v in last.values())  # and leave
     assert (gt[:, 8] < 0.99).any()  # partial occlusion / border cut
     track = gt[gt[:, 1] == ids[0]]
     assert np.abs(np.diff(track[:, 2])).max() > 0  # moves

@@ -188,3 +188,32 @@ def test_needs_adaptation_inputs(synth_root, source_ckpt, tmp_path):
                        'TrackAndAdaptInputs'):
         run(cfg)
     assert copy  # (imported for the fixtures above)
+
+
+def test_deferred_views(synth_root, source_ckpt, tmp_path, record_tracks,
+                        monkeypatch):
+    """The views are made in the loop, only for the frames adapted on (a
+    worker process only packs the frame), and equal the eager ones."""
+    from mmplug.datasets.transforms import TrackAndAdaptInputs
+    made = []
+    orig = TrackAndAdaptInputs.views
+
+    def views(self, frame):
+        made.append(frame.frame['frame_id'])
+        return orig(self, frame)
+
+    monkeypatch.setattr(TrackAndAdaptInputs, 'views', views)
+    cfg = online_cfg(synth_root, str(tmp_path / 'a'), source_ckpt, interval=3)
+    cfg.test_dataloader.num_workers = 1  # DeferredViews cross a process
+    deferred_runner, deferred = run(cfg)
+    assert made == [f for _ in range(2) for f in range(8) if f % 3 == 0]
+    eager = online_cfg(synth_root, str(tmp_path / 'b'), source_ckpt,
+                       interval=3)
+    eager.test_dataloader.dataset.pipeline[0].defer = False
+    eager_runner, metrics = run(eager)
+    assert len(made) == 6 + 16  # eager: views of every frame, in the worker
+    a, b = tracks(deferred_runner), tracks(eager_runner)
+    assert len(a) == len(b) == 16
+    for (pa, ba, ia), (pb, bb, ib) in zip(a, b):
+        assert pa == pb and torch.equal(ba, bb) and torch.equal(ia, ib)
+    assert deferred['online/adapted_fraction'] == 6 / 16

@@ -27,7 +27,8 @@ def test_typo_is_reported_with_suggestion(cfg):
         check_cfg_options(cfg, {'model.backbone.dept': 18})
     with pytest.raises(ConfigKeyError, match='at the top level'):
         check_cfg_options(cfg, {'modle.backbone.depth': 18})
-    with pytest.raises(ConfigKeyError, match=r'"5" does not exist at "pipeline"'):
+    with pytest.raises(ConfigKeyError,
+                       match=r'"5" does not exist at "pipeline"'):
         check_cfg_options(cfg, {'pipeline.5.type': 'X'})
     assert 'dept' not in cfg.model.backbone
 

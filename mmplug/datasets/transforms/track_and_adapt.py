@@ -31,6 +31,18 @@ def frame_rng(seed: int, key: str) -> Iterator[None]:
         random.setstate(state[1])
 
 
+class DeferredViews:
+    """A test frame's label-free dict, whose adaptation views are made
+    later (:meth:`TrackAndAdaptInputs.views`). Not a mapping on purpose:
+    collate functions pass it through untouched."""
+
+    def __init__(self, frame: dict) -> None:
+        self.frame = frame
+
+    def __repr__(self) -> str:
+        return f'DeferredViews({self.frame.get("img_path")!r})'
+
+
 @TRANSFORMS.register_module()
 class TrackAndAdaptInputs(BaseTransform):
     """Make the tracking input and the adaptation views of one test frame.
@@ -49,20 +61,31 @@ class TrackAndAdaptInputs(BaseTransform):
     The random choices of ``adapt`` (crops, flips, photometric distortion)
     are seeded per frame from ``seed``, the video id and the frame index,
     so a frame gets the same views however the videos are split across
-    processes or workers, and wherever the data set lies.
+    processes or workers, wherever the data set lies, and whichever
+    process makes them.
+
+    With ``defer=True`` (the default) the views are not made here: the
+    item carries a :class:`DeferredViews` (the label-free frame dict) and
+    the loop calls :meth:`views` only for the frames it adapts on. A skip
+    rule then saves the view pipeline on every skipped frame, and a
+    dataloader worker does no more than for plain tracking: on 2 CPU cores
+    a busy worker steals the core of the second torch thread, and measured
+    slower than the views themselves cost.
 
     Args:
         track (list[dict]): The test pipeline.
         adapt (list[dict]): The adaptation pipeline, starting from the frame
             dict (``img_path``, ``frame_id``, ``video_id``, ...).
         seed (int): Seed of the per-frame random views. Defaults to 0.
+        defer (bool): Leave the views to the loop. Defaults to True.
     """
 
     def __init__(self, track: List[dict], adapt: List[dict],
-                 seed: int = 0) -> None:
+                 seed: int = 0, defer: bool = True) -> None:
         self.track = Compose(track)
         self.adapt = Compose(adapt)
         self.seed = seed
+        self.defer = defer
 
     def transform(self, results: dict) -> dict:
         lengths = {len(v) for v in results.values() if isinstance(v, list)}
@@ -70,17 +93,25 @@ class TrackAndAdaptInputs(BaseTransform):
             raise ValueError('TrackAndAdaptInputs needs one frame per item '
                              '(sampler TrackImgSampler, test_mode=True), got '
                              f'lists of lengths {sorted(lengths)}')
-        frame = {k: v[0] if isinstance(v, list) else v
-                 for k, v in results.items() if k not in LABEL_KEYS}
+        frame = DeferredViews({
+            k: copy.deepcopy(v[0] if isinstance(v, list) else v)
+            for k, v in results.items() if k not in LABEL_KEYS
+        })
+        adapt = frame if self.defer else self.views(frame)
+        packed = self.track(results)
+        packed['adapt'] = adapt
+        return packed
+
+    def views(self, frame: 'DeferredViews') -> dict:
+        """The packed adaptation views of a frame (seeded per frame)."""
+        frame = frame.frame
         key = f'{frame.get("video_id")}/{frame.get("frame_id")}'
         with frame_rng(self.seed, key):
             adapt = self.adapt(copy.deepcopy(frame))
         if adapt is None:
             raise ValueError('the adapt pipeline rejected frame '
                              f'{frame.get("img_path")}')
-        packed = self.track(results)
-        packed['adapt'] = adapt
-        return packed
+        return adapt
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(track={self.track}, '

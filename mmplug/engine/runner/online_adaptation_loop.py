@@ -15,6 +15,8 @@ from torch.utils.data import DataLoader
 
 from mmdet.registry import LOOPS
 from mmdet.structures.bbox import scale_boxes
+from mmplug.datasets.transforms.track_and_adapt import (DeferredViews,
+                                                        TrackAndAdaptInputs)
 from mmplug.models.mot.teacher_qdtrack import teacher_student_tensors
 from mmplug.models.utils.bn_stats import OnlineBNStats
 from mmplug.models.utils.ema import ema_update_
@@ -28,7 +30,9 @@ class OnlineAdaptationTestLoop(TestLoop):
     """Single-pass adaptation while tracking the test stream (DARTH online).
 
     Frames come in the test dataloader's order (``TrackImgSampler``, one
-    frame per item, made by :class:`TrackAndAdaptInputs`). For each frame:
+    frame per item, made by :class:`TrackAndAdaptInputs`; its adaptation
+    views are made here, in this process, only for the frames adapted on).
+    For each frame:
 
     1. at the first frame of a video with ``reset='video'``: student,
        teacher and optimiser go back to the loaded source checkpoint;
@@ -138,6 +142,7 @@ class OnlineAdaptationTestLoop(TestLoop):
         self._pairs = [(t, s) for _, t, s in teacher_student_tensors(model)
                        if s.requires_grad]
         self._setup_online_bn(model)
+        self._views = _find_views_transform(self.dataloader.dataset)
         self._new_optimizer()
         self.counts = dict(frames=0, adapted=0)
         self._modes = {mode: _mode_flags(model, mode == 'train')
@@ -201,7 +206,7 @@ class OnlineAdaptationTestLoop(TestLoop):
         self.counts['frames'] += 1
         if frame.frame_id % self.interval == 0 and self._needs_adaptation(
                 outputs):
-            self.adapt(adapt_batch, outputs)
+            self.adapt(self.views(adapt_batch), outputs)
             self.counts['adapted'] += 1
 
     @torch.no_grad()
@@ -233,6 +238,20 @@ class OnlineAdaptationTestLoop(TestLoop):
         scores = scores[scores >= self.skip_score_floor]
         confidence = scores.mean().item() if len(scores) else 0.0
         return confidence < self.skip_conf_thr
+
+    def views(self, adapt_batch) -> dict:
+        """The collated adaptation views of a batch whose ``adapt`` entry
+        holds :class:`DeferredViews` (made here); a packed one as is."""
+        if isinstance(adapt_batch, list) and all(
+                isinstance(f, DeferredViews) for f in adapt_batch):
+            if self._views is None:
+                raise TypeError(
+                    'deferred adaptation views, but test_dataloader.dataset'
+                    ' has no TrackAndAdaptInputs in its own pipeline (a '
+                    'wrapped dataset?): set defer=False in it')
+            return self.dataloader.collate_fn(
+                [self._views.views(f) for f in adapt_batch])
+        return adapt_batch
 
     def adapt(self, adapt_batch: dict, outputs: Sequence) -> None:
         """One optimiser step on the frame's adaptation views, then EMA."""
@@ -297,6 +316,15 @@ def _check_args(reset, track_with, interval, ema_momentum, skip_conf_thr,
             'each process on its own share of the videos, so the result '
             "would depend on the number of processes; use reset='video' "
             'or run it in one process')
+
+
+def _find_views_transform(dataset) -> Optional[TrackAndAdaptInputs]:
+    """The dataset's TrackAndAdaptInputs (it makes deferred views)."""
+    pipeline = getattr(dataset, 'pipeline', None)
+    for t in getattr(pipeline, 'transforms', []):
+        if isinstance(t, TrackAndAdaptInputs):
+            return t
+    return None
 
 
 def _to_view(detections, view_sample):

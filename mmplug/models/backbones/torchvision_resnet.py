@@ -121,7 +121,8 @@ class TorchvisionResNet(BaseModule):
         return tuple(outs)
 
     def train(self, mode: bool = True) -> 'TorchvisionResNet':
-        """Set train mode, keeping frozen stages (and BN if norm_eval) in eval."""
+        """Set train mode, keeping frozen stages (and BN if norm_eval) in
+        eval."""
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
@@ -129,4 +130,3 @@ class TorchvisionResNet(BaseModule):
                 if isinstance(module, _BatchNorm):
                     module.eval()
         return self
-

@@ -1,4 +1,4 @@
-"""BatchNorm frozen into a fixed affine transform (torchvision / DETR style)."""
+"""BatchNorm frozen into a fixed affine transform (torchvision, DETR)."""
 import mmdet.models.layers  # noqa: F401  (mmdet's 'FrozenBN' first, see below)
 import torch
 from mmengine.registry import MODELS as MMENGINE_MODELS
@@ -76,5 +76,6 @@ MODELS.register_module('FrozenBN', module=FrozenBatchNorm2d, force=True)
 
 
 def convert_frozen_batchnorm(module: nn.Module) -> nn.Module:
-    """Functional alias of :meth:`FrozenBatchNorm2d.convert_frozen_batchnorm`."""
+    """Functional alias of
+    :meth:`FrozenBatchNorm2d.convert_frozen_batchnorm`."""
     return FrozenBatchNorm2d.convert_frozen_batchnorm(module)
