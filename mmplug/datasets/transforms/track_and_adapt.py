@@ -69,8 +69,8 @@ class TrackAndAdaptInputs(BaseTransform):
     the loop calls :meth:`views` only for the frames it adapts on. A skip
     rule then saves the view pipeline on every skipped frame, and a
     dataloader worker does no more than for plain tracking: on 2 CPU cores
-    a busy worker steals the core of the second torch thread, and measured
-    slower than the views themselves cost.
+    a worker busy on every frame takes the second torch thread's core,
+    which cost more than the views themselves (docs/benchmarks.md).
 
     Args:
         track (list[dict]): The test pipeline.
