@@ -211,7 +211,8 @@ def test_deferred_views(synth_root, source_ckpt, tmp_path, record_tracks,
                        interval=3)
     eager.test_dataloader.dataset.pipeline[0].defer = False
     eager_runner, metrics = run(eager)
-    assert len(made) == 6 + 16  # eager: views of every frame, in the worker
+    assert len(made) == 6 + 16  # eager: views of every frame (in-process,
+    # num_workers=0, so the patched method sees them)
     a, b = tracks(deferred_runner), tracks(eager_runner)
     assert len(a) == len(b) == 16
     for (pa, ba, ia), (pb, bb, ib) in zip(a, b):
