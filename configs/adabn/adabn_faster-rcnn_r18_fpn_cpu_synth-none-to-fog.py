@@ -9,8 +9,6 @@ _base_ = [
     '../_base_/schedules/adabn.py', '../_base_/default_runtime.py'
 ]
 
-train_dataloader = dict(
-    batch_size=8,
-    dataset=dict(pipeline={{_base_.adabn_train_pipeline}}))
+train_dataloader = {{_base_.adabn_dataloader}}
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)

@@ -101,21 +101,27 @@ def _state(path):
     return torch.load(path, map_location='cpu')['state_dict']
 
 
+@pytest.fixture(scope='module')
+def adabn(synth_root, source, tmp_path_factory):
+    """The AdaBN tool's model of the source (its checkpoint path)."""
+    work = tmp_path_factory.mktemp('adabn')
+    run_tool([osp.join('tools', 'train.py'), ADABN_CONFIG, '--work-dir',
+              str(work), '--cfg-options'] + retarget_options(synth_root) +
+             TINY[3:] + [f'load_from={source}'])
+    return str(work / 'epoch_1.pth')
+
+
 @pytest.mark.slow
 def test_adabn_tool_changes_only_backbone_statistics(synth_root, source,
-                                                     tmp_path):
-    run_tool([osp.join('tools', 'train.py'), ADABN_CONFIG, '--work-dir',
-              str(tmp_path / 'w'), '--cfg-options'] +
-             retarget_options(synth_root) + TINY[3:] +
-             [f'load_from={source}'])
-    before, after = _state(source), _state(tmp_path / 'w' / 'epoch_1.pth')
+                                                     adabn, tmp_path):
+    before, after = _state(source), _state(adabn)
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and all(k.startswith('detector.backbone.') and k.endswith(
         ('running_mean', 'running_var', 'num_batches_tracked'))
         for k in changed)
     assert any(k.endswith('running_mean') for k in changed)
-    proc = run_tool([osp.join('tools', 'test.py'), ADABN_CONFIG,
-                     str(tmp_path / 'w' / 'epoch_1.pth'), '--work-dir',
+    proc = run_tool([osp.join('tools', 'test.py'), ADABN_CONFIG, adabn,
+                     '--work-dir',
                      str(tmp_path / 't'), '--cfg-options'] +
                     retarget_options(synth_root) + TINY[-4:])
     assert 'HOTA' in json.loads((tmp_path / 't' / 'metrics.json')
@@ -124,7 +130,8 @@ def test_adabn_tool_changes_only_backbone_statistics(synth_root, source,
 
 
 @pytest.mark.slow
-def test_darth_target_bn_start_and_scaled_lr(synth_root, source, tmp_path):
+def test_darth_target_bn_start_and_scaled_lr(synth_root, source, adabn,
+                                            tmp_path):
     proc = _train(DARTH_CONFIG, tmp_path / 'w', synth_root,
                   f'load_from={source}', 'train_cfg.bn_stats=target',
                   'model.conf_thr=0.3', flags=['--auto-scale-lr'])
@@ -136,12 +143,26 @@ def test_darth_target_bn_start_and_scaled_lr(synth_root, source, tmp_path):
     src, out = _state(source), _state(tmp_path / 'w' / 'epoch_2.pth')
     key = 'detector.backbone.layer3.0.bn1.running_var'
     assert not torch.allclose(out[key], src[key])  # target statistics
+    # AdaBN's loader (train_cfg.bn_dataloader): exactly the AdaBN model's
+    # statistics (DARTH's own batches of 2 would give smaller variances),
+    # kept by the student throughout (FrozenBN)
+    ada = _state(adabn)
+    stats = [k for k in ada if k.startswith('detector.backbone.')
+             and k.endswith(('running_mean', 'running_var'))]
+    assert stats and all(torch.equal(out[k], ada[k]) for k in stats)
     # the teacher's too (the EMA of equal values keeps them, up to float
     # rounding over the steps: ~1e-6 relative here)
     torch.testing.assert_close(out[key], out['teacher_' + key], rtol=1e-5,
                                atol=1e-6)
     assert torch.equal(out['detector.backbone.layer1.0.conv1.weight'],
                        src['detector.backbone.layer1.0.conv1.weight'])
+
+
+def test_bn_dataloader_must_be_changes_to_a_loader_config():
+    from mmplug.engine.runner.adaptation_loop import AdaptationTrainLoop
+    with pytest.raises(TypeError, match='train_cfg.bn_dataloader'):
+        AdaptationTrainLoop(None, dict(batch_size=2), 1, bn_stats='target',
+                            bn_dataloader=[dict(batch_size=8)])
 
 
 def test_auto_scale_lr_flag(tmp_path):

@@ -44,6 +44,10 @@ adabn_train_pipeline = [
     dict(type='MultiViewPipeline', views=dict(frame=dict(transforms=[]))),
     dict(type='PackTrackInputs', meta_keys=('view', 'view_homography')),
 ]
+# AdaBN's pass over them: changes to train_dataloader (the AdaBN configs, and
+# DARTH's bn_stats='target' start through train_cfg.bn_dataloader)
+adabn_dataloader = dict(
+    batch_size=8, dataset=dict(pipeline=adabn_train_pipeline))
 
 train_dataloader = dict(
     dataset=dict(

@@ -1,7 +1,9 @@
 """Epoch-based adaptation that can start from target norm statistics."""
-from typing import Dict, Sequence, Union
+import copy
+from typing import Dict, Optional, Sequence, Union
 
 import torch
+from mmengine.config import ConfigDict
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
@@ -24,7 +26,10 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
       statistics of the norm layers in ``bn_modules`` are re-estimated on
       one pass over the unlabelled train frames (AdaBN, on view
       ``bn_view``, cropped to the image), frozen again and copied to the
-      teacher; then adaptation proceeds as with ``'source'``.
+      teacher; then adaptation proceeds as with ``'source'``. With
+      ``bn_dataloader``, that pass reads its own loader instead (AdaBN's
+      batch size and one-view pipeline), so the adaptation starts from
+      exactly the AdaBN baseline's model.
 
     Args:
         runner, dataloader, max_epochs, val_begin, val_interval,
@@ -34,6 +39,14 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
         bn_modules (Sequence[str]): Defaults to ``('detector.backbone', )``.
         bn_view (int): Index of the view whose images give the statistics
             (DARTH's pseudo-label view P is 0). Defaults to 0.
+        bn_dataloader (dict, optional): Changes to the train dataloader's
+            config for the statistics pass, merged into it (so options
+            that point the train split elsewhere apply to it too), e.g.
+            ``dict(batch_size=8, dataset=dict(pipeline=...))``. Why: the
+            pass averages per-batch variances, which miss the variance
+            between the frames of a batch; DARTH's batch of 2 gives other
+            (smaller) statistics than AdaBN's 8. Defaults to None: the
+            train dataloader itself.
     """
 
     def __init__(self,
@@ -45,10 +58,23 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
                  dynamic_intervals=None,
                  bn_stats: str = 'source',
                  bn_modules: Sequence[str] = ('detector.backbone', ),
-                 bn_view: int = 0) -> None:
+                 bn_view: int = 0,
+                 bn_dataloader: Optional[Dict] = None) -> None:
         if bn_stats not in BN_STATS:
             raise ValueError(f'bn_stats must be one of {BN_STATS}, got '
                              f'{bn_stats!r}')
+        self._bn_loader_cfg = None
+        if bn_dataloader is not None:
+            if not isinstance(bn_dataloader, dict) or not isinstance(
+                    dataloader, dict):
+                raise TypeError(
+                    'train_cfg.bn_dataloader must be a dict of changes to '
+                    'the train_dataloader config (which must be a dict '
+                    f'too), got {type(bn_dataloader).__name__} for a '
+                    f'{type(dataloader).__name__} train_dataloader')
+            merged = ConfigDict(copy.deepcopy(dataloader))
+            merged.merge(copy.deepcopy(bn_dataloader))
+            self._bn_loader_cfg = merged
         super().__init__(runner, dataloader, max_epochs, val_begin,
                          val_interval, dynamic_intervals)
         self.bn_stats = bn_stats
@@ -75,7 +101,11 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
         """AdaBN on the train frames; the teacher gets the same statistics."""
         model = self.runner.model
         model = model.module if is_model_wrapper(model) else model
-        frames = reestimate_bn_stats(model, self.dataloader, self.bn_modules,
+        loader = self.dataloader
+        if self._bn_loader_cfg is not None:
+            loader = self.runner.build_dataloader(
+                copy.deepcopy(self._bn_loader_cfg), seed=self.runner.seed)
+        frames = reestimate_bn_stats(model, loader, self.bn_modules,
                                      self.bn_view)
         prefixes = tuple(f'teacher_{m}.' for m in self.bn_modules)
         for name, teacher, student in teacher_student_tensors(model):
