@@ -33,12 +33,7 @@ class DARTHQDTrack(KDQDTrack):
        distillation (:class:`KDQDTrack`);
     3. patch contrastive loss (PCL): QDTrack's quasi-dense track loss with S
        as key and C as reference frame, pseudo boxes projected from P
-       (:func:`project_instances`), instances matched by pseudo id;
-    4. optional, not in DARTH (``loss_embed_distillation``): embedding
-       consistency, the student's track-head embeddings of the pseudo boxes
-       on S against the teacher's on T (same boxes: S = photometric(T)).
-       It keeps the appearance space the tracker's memory matches in close
-       to the teacher's, as 2. does for the detector's outputs.
+       (:func:`project_instances`), instances matched by pseudo id.
 
     No ground truth is read. Frames without pseudo boxes in S or C only skip
     their PCL term; when no frame has any, the track loss is an exact zero
@@ -50,9 +45,6 @@ class DARTHQDTrack(KDQDTrack):
         with_pcl (bool): Use the patch contrastive loss. Defaults to True.
         min_visible (float): Fraction of a projected pseudo box that must lie
             inside a view to keep it there. Defaults to 0.3.
-        loss_embed_distillation (dict, optional): Loss between student and
-            teacher embeddings (N, D), e.g. ``dict(type='MSELoss',
-            loss_weight=1.0)``. Defaults to None (off, as DARTH).
         **kwargs: :class:`KDQDTrack` arguments.
     """
 
@@ -61,11 +53,8 @@ class DARTHQDTrack(KDQDTrack):
                  conf_thr: float = 0.7,
                  with_pcl: bool = True,
                  min_visible: float = 0.3,
-                 loss_embed_distillation: Optional[dict] = None,
                  **kwargs):
         super().__init__(*args, **kwargs)
-        self.loss_embed_distillation = MODELS.build(
-            loss_embed_distillation) if loss_embed_distillation else None
         if not 0 <= conf_thr <= 1:
             raise ValueError(f'conf_thr must be in [0, 1], got {conf_thr}')
         self.conf_thr = conf_thr
@@ -91,8 +80,8 @@ class DARTHQDTrack(KDQDTrack):
 
         Returns:
             dict: ``loss_rpn_distillation``, ``loss_roi_distillation``,
-            ``loss_track``, ``loss_track_aux``, ``loss_embed_distillation``
-            (those switched on) and ``num_pseudo`` (mean pseudo boxes per frame, for logging).
+            ``loss_track``, ``loss_track_aux`` (those switched on) and
+            ``num_pseudo`` (mean pseudo boxes per frame, for logging).
         """
         views = self.split_views(inputs, data_samples)
         pseudo, teacher_feats, teacher_rpn = self.teacher_forward(
@@ -119,9 +108,6 @@ class DARTHQDTrack(KDQDTrack):
             losses.update(
                 self.pcl_loss(pairs, (student_feats, student_rpn),
                               (ref_feats, ref_rpn)))
-        if self.loss_embed_distillation is not None:
-            losses['loss_embed_distillation'] = self.embed_distillation(
-                views, pseudo, student_feats, teacher_feats)
         losses['num_pseudo'] = inputs.new_tensor(
             sum(len(p) for p in pseudo) / max(len(pseudo), 1))
         return losses
@@ -247,23 +233,6 @@ class DARTHQDTrack(KDQDTrack):
             props.priors = props.pop('bboxes')
         return self.track_head.loss(key_feats, ref[0], key_props, ref_props,
                                     pairs)
-
-    def embed_distillation(self, views: Dict[str, View],
-                           pseudo: InstanceList,
-                           student_feats: Tuple[Tensor],
-                           teacher_feats: Tuple[Tensor]) -> Tensor:
-        """Student embeddings of the pseudo boxes on S vs. the teacher's on
-        T (the teacher's features and head, no gradient)."""
-        boxes = [self._pseudo_sample(p, s).gt_instances.bboxes
-                 for p, s in zip(pseudo, views['student'][1])]
-        if not sum(len(b) for b in boxes):
-            return sum(p.sum() for p in self.track_head.parameters()) * 0.
-        head, teacher = self.track_head, self.teacher_track_head
-        embeds = head.embed_head(head.extract_roi_feats(student_feats, boxes))
-        with torch.no_grad():
-            targets = teacher.embed_head(
-                teacher.extract_roi_feats(teacher_feats, boxes))
-        return self.loss_embed_distillation(embeds, targets)
 
     def _pseudo_sample(self, pseudo: InstanceData,
                        view_sample: DetDataSample) -> DetDataSample:

@@ -117,35 +117,6 @@ def test_ablation_switches(darth_cfg, switch, missing):
     assert torch.isfinite(total_loss(losses))
 
 
-def test_embed_distillation(darth_cfg):
-    """Optional embedding consistency: student embeddings of the pseudo
-    boxes on S vs the teacher's on T; zero when both see the same
-    features; trains the student's track head only."""
-    cfg = copy.deepcopy(darth_cfg)
-    cfg.model.loss_embed_distillation = dict(type='MSELoss', loss_weight=1.)
-    torch.manual_seed(0)
-    model = build_model(cfg.model)
-    model.conf_thr = 0.0
-    model.train()
-    batch = _batch(cfg, model)
-    losses = model.loss(**batch)
-    assert losses['loss_embed_distillation'] > 0
-    model.zero_grad()
-    losses['loss_embed_distillation'].backward()
-    assert model.track_head.embed_head.fc_embed.weight.grad.abs().sum() > 0
-    assert model.detector.backbone.layer2[0].conv1.weight.grad is not None
-    assert all(p.grad is None for n, p in model.named_parameters()
-               if n.startswith('teacher_'))
-    # identical weights (init) and the teacher's T features on both sides
-    views = model.split_views(**batch)
-    pseudo, t_feats, _ = model.teacher_forward(views)
-    assert sum(len(p) for p in pseudo)
-    same = model.embed_distillation(views, pseudo, t_feats, t_feats)
-    assert same.item() == 0
-    model.conf_thr = 1.0  # no pseudo box: an exact zero in the graph
-    assert model.loss(**batch)['loss_embed_distillation'].item() == 0
-
-
 def test_source_checkpoint_initialises_student_and_teacher(
         darth_cfg, tmp_path):
     source_cfg = Config.fromfile(SYNTH_CONFIG)
