@@ -29,7 +29,7 @@ model = {{_base_.darth_model}}
 #   them: `--methods darth-source-bn`. The pass reads AdaBN's loader
 #   (bn_dataloader: batch 8, one view), so DARTH starts from exactly the
 #   AdaBN baseline's model (with DARTH's batch of 2 the per-batch variances
-#   come out smaller, and lr 0 scored 1.4 HOTA below AdaBN);
+#   come out smaller: at lr 0, 1.4 HOTA below AdaBN on one shift and seed);
 # - no validation inside training (tools/test.py tests the checkpoint).
 max_epochs = 4
 auto_scale_lr = dict(enable=False)

@@ -1,5 +1,4 @@
 """Epoch-based adaptation that can start from target norm statistics."""
-import copy
 from typing import Dict, Optional, Sequence, Union
 
 import torch
@@ -72,9 +71,9 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
                     'the train_dataloader config (which must be a dict '
                     f'too), got {type(bn_dataloader).__name__} for a '
                     f'{type(dataloader).__name__} train_dataloader')
-            merged = ConfigDict(copy.deepcopy(dataloader))
-            merged.merge(copy.deepcopy(bn_dataloader))
-            self._bn_loader_cfg = merged
+            # ConfigDict.merge copies both and honours `_delete_`
+            self._bn_loader_cfg = ConfigDict(dataloader)
+            self._bn_loader_cfg.merge(bn_dataloader)
         super().__init__(runner, dataloader, max_epochs, val_begin,
                          val_interval, dynamic_intervals)
         self.bn_stats = bn_stats
@@ -103,8 +102,8 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
         model = model.module if is_model_wrapper(model) else model
         loader = self.dataloader
         if self._bn_loader_cfg is not None:
-            loader = self.runner.build_dataloader(
-                copy.deepcopy(self._bn_loader_cfg), seed=self.runner.seed)
+            loader = self.runner.build_dataloader(  # copies the config
+                self._bn_loader_cfg, seed=self.runner.seed)
         frames = reestimate_bn_stats(model, loader, self.bn_modules,
                                      self.bn_view)
         prefixes = tuple(f'teacher_{m}.' for m in self.bn_modules)
