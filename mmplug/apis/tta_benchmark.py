@@ -12,6 +12,7 @@ seed<k>/``; a killed sweep continues where it stopped. The results are
 """
 import os.path as osp
 import time
+from dataclasses import asdict
 from typing import Dict, List, Optional, Sequence
 
 from mmplug.datasets.corruptions import check_corruption, family_of
@@ -125,12 +126,16 @@ def run_sweep(work_dir: str,
         roots = make_synthetic_sets(
             osp.join(work_dir, 'data') if quick else 'data/synth', **sizes)
         data_root, source_root = roots['target'], roots['source']
-    exp = Experiment(source_root or data_root, configs or Configs(),
+    configs = configs or Configs()
+    exp = Experiment(source_root or data_root, configs,
                      source_split, adapt_split, test_split,
                      source_checkpoint, QUICK_OPTIONS if quick else [])
+    # the configs too: a cell made with another DARTH config must not be
+    # mixed into the table as if it were the same method
+    config_paths = {k: osp.abspath(v) for k, v in asdict(configs).items()}
     _check_settings(work_dir, dict(darth_options=list(darth_options),
                                    data_root=osp.abspath(data_root),
-                                   quick=quick))
+                                   quick=quick, configs=config_paths))
     cells = [(shift, m, seed) for seed in seeds for shift in shifts
              for m in methods]
     progress = Progress(cells)
@@ -160,7 +165,7 @@ def run_sweep(work_dir: str,
     out = summarize(results, shifts, methods, seeds)
     out['meta'] = dict(
         seeds=list(seeds), severities=list(severities),
-        darth_options=list(darth_options),
+        darth_options=list(darth_options), configs=config_paths,
         data_root=osp.abspath(data_root),
         seed_changes='adaptation only (one given source model)'
         if source_checkpoint else 'source training and adaptation',

@@ -1,6 +1,7 @@
 """The robustness sweep and the statistics behind the demo's tables."""
 import json
 import math
+import os.path as osp
 import re
 
 import pytest
@@ -103,6 +104,12 @@ def test_quick_sweep_writes_tables_and_continues(tmp_path):
     # cells made with other DARTH options are not mixed in
     proc = run_tool(args + ['--darth-options', 'train_cfg.max_epochs=1'],
                     check=False)
+    assert proc.returncode != 0
+    assert 'holds cells made with other settings' in proc.stderr
+    # nor cells of another DARTH config
+    other = osp.join('configs', 'darth',
+                     'kdqdtrack_faster-rcnn_r18_fpn_cpu_synth.py')
+    proc = run_tool(args + ['--darth-config', other], check=False)
     assert proc.returncode != 0
     assert 'holds cells made with other settings' in proc.stderr
 
