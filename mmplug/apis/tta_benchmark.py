@@ -107,7 +107,8 @@ def run_sweep(work_dir: str,
             target domains. None: the embedded synthetic set.
         source_root (str, optional): Labelled source root; defaults to
             ``data_root`` (the synthetic source set when that is None).
-        configs (Configs, optional): Configs to run; default: CPU ones.
+        configs (Configs, optional): Configs to run (relative paths: to the
+            current folder); default: the CPU ones.
         source_split, adapt_split, test_split: Annotation splits.
         source_checkpoint (str, optional): Skip source training.
         quick (bool): Tiny synthetic data, no dataloader workers (tests).
@@ -126,13 +127,15 @@ def run_sweep(work_dir: str,
         roots = make_synthetic_sets(
             osp.join(work_dir, 'data') if quick else 'data/synth', **sizes)
         data_root, source_root = roots['target'], roots['source']
-    configs = configs or Configs()
-    exp = Experiment(source_root or data_root, configs,
+    # absolute, as the data roots: the tools run in the repository, so a
+    # path relative to the caller's folder would otherwise name another file
+    config_paths = {k: osp.abspath(v)
+                    for k, v in asdict(configs or Configs()).items()}
+    exp = Experiment(source_root or data_root, Configs(**config_paths),
                      source_split, adapt_split, test_split,
                      source_checkpoint, QUICK_OPTIONS if quick else [])
     # the configs too: a cell made with another DARTH config must not be
     # mixed into the table as if it were the same method
-    config_paths = {k: osp.abspath(v) for k, v in asdict(configs).items()}
     _check_settings(work_dir, dict(darth_options=list(darth_options),
                                    data_root=osp.abspath(data_root),
                                    quick=quick, configs=config_paths))
