@@ -24,8 +24,8 @@ model = {{_base_.darth_model}}
 #   the unlabelled target frames before the first step (AdaBN's start).
 #   DARTH's real models freeze ImageNet statistics; this from-scratch model
 #   has only the source domain's, which the shift makes wrong: re-estimating
-#   them alone (AdaBN) lifts HOTA from 12.1 +- 2.5 to 30.6 +- 2.9 on the
-#   demo shift (3 seeds, docs/benchmarks.md). DARTH as published keeps
+#   them alone (AdaBN) lifts HOTA from 12.7 +- 2.2 to 34.2 +- 5.8 on the
+#   demo shift (5 seeds, docs/benchmarks.md). DARTH as published keeps
 #   them: `--methods darth-source-bn`. The pass reads AdaBN's loader
 #   (bn_dataloader: batch 8, one view), so DARTH starts from exactly the
 #   AdaBN baseline's model (with DARTH's batch of 2 the per-batch variances
