@@ -38,7 +38,10 @@ train_cfg = dict(
     val_begin=max_epochs + 1,
     val_interval=max_epochs,
     bn_stats='target',
-    bn_dataloader={{_base_.adabn_dataloader}})
+    bn_dataloader={{_base_.adabn_dataloader}},
+    # True: re-estimate the statistics again after the last step, for the
+    # adapted weights of student and teacher (not in DARTH)
+    bn_stats_end=False)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))

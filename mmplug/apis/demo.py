@@ -24,7 +24,8 @@ from mmplug.datasets.converters import convert_mot_root
 from mmplug.datasets.converters.corrupt_mot import corrupt_mot_root
 from mmplug.datasets.synthetic import make_synthetic_mot
 from mmplug.utils.io import dump_json_atomic
-from .tta import REPO, Configs, Experiment, aggregate, check_methods, log
+from .tta import (REPO, Configs, Experiment, aggregate, check_methods,
+                  check_source_model, log)
 
 _CONFIGS = Configs()
 SOURCE_CONFIG = _CONFIGS.source
@@ -194,9 +195,11 @@ def run_demo(work_dir: str = 'work_dirs/demo',
         seed_dir = osp.join(work_dir, f'seed{seed}')
         ckpt = exp.source_model(osp.join(seed_dir, 'source'), seed)
         record = runs.setdefault
-        record('source_on_source', []).append(exp.test_source(
+        clean = exp.test_source(
             ckpt, roots['source'], osp.join(seed_dir, 'source_on_source',
-                                            'test')))
+                                            'test'))
+        check_source_model(clean, ckpt, 'the clean source val set')
+        record('source_on_source', []).append(clean)
         record('source_on_target', []).append(
             exp.run('source', ckpt, target,
                     osp.join(seed_dir, 'source_on_target'), seed,

@@ -181,6 +181,35 @@ def test(config: str, ckpt: str, work_dir: str, options: Sequence[str],
     return out
 
 
+# below this HOTA on its own clean test split a source model tracks (almost)
+# nothing: a working synthetic source model reaches ~60, a collapsed one 0
+MIN_SOURCE_HOTA = 1.0
+
+
+class SourceModelError(RuntimeError):
+    """A source model that tracks (almost) nothing on clean data."""
+
+
+def check_source_model(metrics: Dict[str, float], ckpt: str, where: str,
+                       min_hota: float = MIN_SOURCE_HOTA) -> None:
+    """Refuse a source model whose HOTA on clean data (``where``) is below
+    ``min_hota``: every adaptation table made from it would be noise.
+
+    Raises:
+        SourceModelError: Naming the checkpoint, its HOTA and what to do.
+    """
+    if metrics['HOTA'] >= min_hota:
+        return
+    raise SourceModelError(
+        f'source model {ckpt} reaches HOTA {metrics["HOTA"]:.1f} (< '
+        f'{min_hota}) on {where}: it tracks (almost) nothing, so nothing '
+        'adapted from it can be compared. Most likely its training '
+        'collapsed: in its training log the RoI classifier `acc` stays at '
+        "the background share (~75) and `loss_bbox` does not fall. Train "
+        'it with another seed (or a lower optim_wrapper.optimizer.lr), or '
+        'pass a working --source-checkpoint.')
+
+
 @dataclass
 class Experiment:
     """Source data, target data and splits of one adaptation experiment.
@@ -193,6 +222,8 @@ class Experiment:
         source_checkpoint (str, optional): Use this source model instead of
             training one per seed (then a seed changes adaptation only).
         quick (list[str]): Extra ``--cfg-options`` for every run (tests).
+        min_source_hota (float): :meth:`checked_source_model` refuses a
+            source model below this HOTA on its clean test split.
     """
     source_root: str
     configs: Configs = field(default_factory=Configs)
@@ -201,6 +232,7 @@ class Experiment:
     test_split: str = 'val'
     source_checkpoint: Optional[str] = None
     quick: List[str] = field(default_factory=list)
+    min_source_hota: float = MIN_SOURCE_HOTA
 
     def source_model(self, work_dir: str, seed: int) -> str:
         if self.source_checkpoint:
@@ -210,6 +242,20 @@ class Experiment:
             split_options('train', self.source_root, self.source_split) +
             split_options('val', self.source_root, self.test_split) +
             [f'randomness.seed={seed}'] + self.quick)
+
+    def checked_source_model(self, work_dir: str,
+                             seed: int) -> Tuple[str, Dict[str, float]]:
+        """:meth:`source_model`, tested on the source root's clean test
+        split (cached in ``work_dir/clean_test``) and refused by
+        :func:`check_source_model` when it tracks nothing there; returns
+        the checkpoint and those metrics."""
+        ckpt = self.source_model(work_dir, seed)
+        clean = self.test_source(ckpt, self.source_root,
+                                 osp.join(work_dir, 'clean_test'))
+        check_source_model(
+            clean, ckpt, f'the clean {self.test_split} split of '
+            f'{self.source_root}', self.min_source_hota)
+        return ckpt, clean
 
     def test_source(self, ckpt: str, root: str, work_dir: str,
                     out_dir: bool = False) -> Dict[str, float]:

@@ -18,8 +18,8 @@ from typing import Dict, List, Optional, Sequence
 from mmplug.datasets.corruptions import check_corruption, family_of
 from mmplug.utils.io import dump_json_atomic, write_atomic
 from .demo import corrupted_root, make_synthetic_sets
-from .tta import (METHODS, METRICS, Configs, Experiment, aggregate,
-                  check_methods, img_dir, log, mean_std)
+from .tta import (METHODS, METRICS, MIN_SOURCE_HOTA, Configs, Experiment,
+                  aggregate, check_methods, img_dir, log, mean_std)
 
 # one or two per family, none of them the demo's (tuning) shift, fog
 DEFAULT_CORRUPTIONS = ('gaussian_noise', 'defocus_blur', 'motion_blur',
@@ -94,7 +94,8 @@ def run_sweep(work_dir: str,
               source_checkpoint: Optional[str] = None,
               quick: bool = False,
               workers: int = 1,
-              darth_options: Sequence[str] = ()) -> Dict:
+              darth_options: Sequence[str] = (),
+              min_source_hota: float = MIN_SOURCE_HOTA) -> Dict:
     """Run (or continue) the sweep; returns the results of results.json.
 
     Args:
@@ -117,6 +118,9 @@ def run_sweep(work_dir: str,
             offline DARTH run (the methods on the ``darth`` config), e.g.
             ``train_cfg.max_epochs=1`` for a shorter schedule; recorded in
             ``results.json``.
+        min_source_hota (float): Stop, naming the checkpoint, when a
+            source model's HOTA on the clean test split of the source root
+            is below this (a collapsed training): its cells would be noise.
     """
     methods = check_methods(methods)
     shifts = shift_names(corruptions, severities)
@@ -133,7 +137,8 @@ def run_sweep(work_dir: str,
                     for k, v in asdict(configs or Configs()).items()}
     exp = Experiment(source_root or data_root, Configs(**config_paths),
                      source_split, adapt_split, test_split,
-                     source_checkpoint, QUICK_OPTIONS if quick else [])
+                     source_checkpoint, QUICK_OPTIONS if quick else [],
+                     min_source_hota)
     # the configs too: a cell made with another DARTH config must not be
     # mixed into the table as if it were the same method
     _check_settings(work_dir, dict(darth_options=list(darth_options),
@@ -146,8 +151,10 @@ def run_sweep(work_dir: str,
         f'methods x {len(seeds)} seeds')
     results: Dict[tuple, Dict] = {}
     for seed in seeds:
-        ckpt = exp.source_model(osp.join(work_dir, 'source', f'seed{seed}'),
-                                seed)
+        ckpt, clean = exp.checked_source_model(
+            osp.join(work_dir, 'source', f'seed{seed}'), seed)
+        log(f'source model seed {seed}: HOTA {clean["HOTA"]} on its clean '
+            f'{test_split} split')
         for shift in shifts:
             target = data_root if shift == CLEAN else corrupted_root(
                 data_root, *_corruption(shift), workers=workers,

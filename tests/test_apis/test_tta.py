@@ -80,6 +80,13 @@ def test_quick_sweep_writes_tables_and_continues(tmp_path):
     args = ['tools/analysis_tools/tta_benchmark.py', '--quick',
             '--corruptions', 'gaussian_noise,contrast', '--methods',
             'source,adabn,darth', '--seeds', '0', '--work-dir', str(work)]
+    # the quick source model tracks nothing: the sweep refuses it by
+    # default, before any cell
+    proc = run_tool(args, check=False)
+    assert proc.returncode != 0 and 'SourceModelError' in proc.stderr
+    assert 'source/seed0/epoch_6.pth reaches HOTA 0.0' in proc.stderr
+    assert not (work / 'gaussian_noise-3').exists()
+    args += ['--min-source-hota', '0']
     run_tool(args)
     results = json.loads((work / 'results.json').read_text())
     assert set(results) == {'gaussian_noise-3', 'contrast-3', 'mean', 'meta'}
@@ -133,3 +140,32 @@ def test_demo_result_names():
     assert [result_name(m) for m in DEMO_METHODS] == [
         'adabn_on_target', 'darth_on_target', 'online_on_target']
     assert result_name('darth-no-rpn') == 'darth_no_rpn_on_target'
+
+
+def test_a_source_model_that_tracks_nothing_is_refused(tmp_path,
+                                                        monkeypatch):
+    from mmplug.apis import tta
+    exp = tta.Experiment('data/src')
+    calls = []
+    monkeypatch.setattr(exp.__class__, 'source_model',
+                        lambda self, work, seed: f'{work}/epoch_6.pth')
+
+    def fake_test(self, ckpt, root, work_dir, out_dir=False):
+        calls.append((ckpt, root, work_dir))
+        return dict(HOTA=hota, MOTA=0.0, IDF1=0.0, DetA=0.0, AssA=0.0)
+
+    monkeypatch.setattr(exp.__class__, 'test_source', fake_test)
+    hota = 0.0
+    with pytest.raises(tta.SourceModelError,
+                       match=r'w/epoch_6.pth reaches HOTA 0.0 .*clean val '
+                       r'split of data/src.*another seed'):
+        exp.checked_source_model('w', 0)
+    assert calls == [('w/epoch_6.pth', 'data/src', 'w/clean_test')]
+    hota = 58.3
+    assert exp.checked_source_model('w', 0) == ('w/epoch_6.pth',
+                                                dict(HOTA=58.3, MOTA=0.0,
+                                                     IDF1=0.0, DetA=0.0,
+                                                     AssA=0.0))
+    tta.check_source_model(dict(HOTA=0.5), 'c.pth', 'x', min_hota=0.5)
+    with pytest.raises(tta.SourceModelError, match='c.pth reaches HOTA 0.4'):
+        tta.check_source_model(dict(HOTA=0.4), 'c.pth', 'x', min_hota=0.5)

@@ -158,6 +158,44 @@ def test_darth_target_bn_start_and_scaled_lr(synth_root, source, adabn,
                        src['detector.backbone.layer1.0.conv1.weight'])
 
 
+@pytest.mark.slow
+def test_darth_bn_stats_end(synth_root, source, tmp_path):
+    """train_cfg.bn_stats_end: the saved student's statistics are AdaBN's
+    pass through its adapted weights, the teacher's through its own."""
+    proc = _train(DARTH_CONFIG, tmp_path / 'w', synth_root,
+                  f'load_from={source}', 'train_cfg.bn_stats=target',
+                  'train_cfg.bn_stats_end=True', 'model.conf_thr=0.3',
+                  # a teacher far enough from the student to tell apart
+                  'custom_hooks.1.momentum=0.5', 'custom_hooks.1.warm_up=0')
+    assert 'bn_stats_end: norm statistics' in proc.stdout + proc.stderr
+    out = _state(tmp_path / 'w' / 'epoch_2.pth')
+    first = _state(tmp_path / 'w' / 'epoch_1.pth')  # before the last epoch
+    key = 'detector.backbone.layer3.0.bn1.running_var'
+    # new statistics (epoch 1 kept the start's), and the teacher's differ
+    # from the student's: they come through the teacher's EMA weights
+    assert not torch.allclose(out[key], first[key])
+    assert not torch.allclose(out['teacher_' + key], out[key])
+    # each equals the AdaBN tool's pass through that network's weights
+    # (saved as a plain QDTrack checkpoint, which the tool takes)
+    for prefix in ('', 'teacher_'):
+        net = {k[len(prefix):]: v for k, v in out.items()
+               if k.startswith(prefix) and (prefix or not k.startswith(
+                   'teacher_'))}
+        ckpt = tmp_path / f'{prefix}net.pth'
+        torch.save(dict(state_dict=net), ckpt)
+        run_tool([osp.join('tools', 'train.py'), ADABN_CONFIG, '--work-dir',
+                  str(tmp_path / f'a{prefix}'), '--cfg-options'] +
+                 retarget_options(synth_root) + TINY[3:] +
+                 [f'load_from={ckpt}'])
+        ada = _state(tmp_path / f'a{prefix}' / 'epoch_1.pth')
+        stats = [k for k in ada if k.startswith('detector.backbone.')
+                 and k.endswith(('running_mean', 'running_var'))]
+        assert stats
+        for k in stats:
+            torch.testing.assert_close(out[prefix + k], ada[k], rtol=1e-4,
+                                       atol=1e-6)
+
+
 def test_bn_dataloader_must_be_changes_to_a_loader_config():
     from mmplug.engine.runner.adaptation_loop import AdaptationTrainLoop
     with pytest.raises(TypeError, match='train_cfg.bn_dataloader'):

@@ -18,7 +18,7 @@ cells are reused, so a killed sweep continues where it stopped.
 """
 import argparse
 
-from mmplug.apis.tta import METHODS, Configs
+from mmplug.apis.tta import METHODS, MIN_SOURCE_HOTA, Configs
 from mmplug.apis.tta_benchmark import (DEFAULT_CORRUPTIONS, DEFAULT_METHODS,
                                        run_sweep)
 from mmplug.datasets.corruptions import COMMON, FAMILIES
@@ -75,6 +75,11 @@ def parse_args(argv=None):
         help='extra --cfg-options of the offline DARTH runs, e.g. '
         'train_cfg.max_epochs=1 (a shorter schedule); use a new --work-dir '
         'when changing them: finished cells are reused')
+    parser.add_argument(
+        '--min-source-hota', type=float, default=MIN_SOURCE_HOTA,
+        help='stop when a source model reaches less HOTA on the clean test '
+        'split of the source root (a collapsed training; default: '
+        '%(default)s)')
     parser.add_argument('--quick', action='store_true',
                         help='tiny synthetic data and no dataloader '
                         'workers (tests)')
@@ -89,7 +94,8 @@ def main(argv=None):
               [m for m in args.methods.split(',') if m], args.seeds,
               args.data_root, args.source_root, configs, args.source_split,
               args.adapt_split, args.test_split, args.source_checkpoint,
-              args.quick, args.workers, args.darth_options)
+              args.quick, args.workers, args.darth_options,
+              args.min_source_hota)
 
 
 if __name__ == '__main__':

@@ -30,6 +30,13 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
       batch size and one-view pipeline), so the adaptation starts from
       exactly the AdaBN baseline's model.
 
+    With ``bn_stats_end=True``, after the last epoch and before its
+    checkpoint is saved, the same pass re-estimates the statistics of the
+    student and of the teacher, each through its own adapted weights (the
+    frozen statistics were estimated for the weights of the start, as
+    SWA's ``update_bn`` re-estimates them for averaged weights). Not in
+    DARTH.
+
     Args:
         runner, dataloader, max_epochs, val_begin, val_interval,
             dynamic_intervals: As ``EpochBasedTrainLoop``.
@@ -46,6 +53,9 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
             between the frames of a batch; DARTH's batch of 2 gives other
             (smaller) statistics than AdaBN's 8. Defaults to None: the
             train dataloader itself.
+        bn_stats_end (bool): Re-estimate the statistics of student and
+            teacher after the last epoch (with either ``bn_stats``).
+            Defaults to False.
     """
 
     def __init__(self,
@@ -58,7 +68,8 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
                  bn_stats: str = 'source',
                  bn_modules: Sequence[str] = ('detector.backbone', ),
                  bn_view: int = 0,
-                 bn_dataloader: Optional[Dict] = None) -> None:
+                 bn_dataloader: Optional[Dict] = None,
+                 bn_stats_end: bool = False) -> None:
         if bn_stats not in BN_STATS:
             raise ValueError(f'bn_stats must be one of {BN_STATS}, got '
                              f'{bn_stats!r}')
@@ -79,6 +90,7 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
         self.bn_stats = bn_stats
         self.bn_modules = check_modules(bn_modules)
         self.bn_view = bn_view
+        self.bn_stats_end = bool(bn_stats_end)
 
     def run(self) -> torch.nn.Module:
         self.runner.call_hook('before_train')
@@ -95,17 +107,51 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
         self.runner.call_hook('after_train')
         return self.runner.model
 
+    def run_epoch(self) -> None:
+        """``EpochBasedTrainLoop.run_epoch``, with the end-of-adaptation
+        statistics pass (``bn_stats_end``) between the last iteration and
+        ``after_train_epoch``, where ``CheckpointHook`` saves the model."""
+        self.runner.call_hook('before_train_epoch')
+        self.runner.model.train()
+        for idx, data_batch in enumerate(self.dataloader):
+            self.run_iter(idx, data_batch)
+        if self.bn_stats_end and self._epoch + 1 == self._max_epochs:
+            self.end_bn_stats()
+        self.runner.call_hook('after_train_epoch')
+        self._epoch += 1
+
+    def _model(self) -> torch.nn.Module:
+        model = self.runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def _bn_loader(self):
+        if self._bn_loader_cfg is None:
+            return self.dataloader
+        return self.runner.build_dataloader(  # copies the config
+            self._bn_loader_cfg, seed=self.runner.seed)
+
+    @torch.no_grad()
+    def end_bn_stats(self) -> None:
+        """The statistics pass for the adapted student, then for the
+        teacher through its own (EMA) weights."""
+        model = self._model()
+        frames = reestimate_bn_stats(model, self._bn_loader(),
+                                     self.bn_modules, self.bn_view)
+        if hasattr(model, 'teacher_as_student'):
+            with model.teacher_as_student():
+                reestimate_bn_stats(model, self._bn_loader(),
+                                    self.bn_modules, self.bn_view)
+        self.runner.logger.info(
+            f'bn_stats_end: norm statistics of {self.bn_modules} of the '
+            f'adapted student and teacher re-estimated on {frames} '
+            'unlabelled frames')
+
     @torch.no_grad()
     def target_bn_stats(self) -> None:
         """AdaBN on the train frames; the teacher gets the same statistics."""
-        model = self.runner.model
-        model = model.module if is_model_wrapper(model) else model
-        loader = self.dataloader
-        if self._bn_loader_cfg is not None:
-            loader = self.runner.build_dataloader(  # copies the config
-                self._bn_loader_cfg, seed=self.runner.seed)
-        frames = reestimate_bn_stats(model, loader, self.bn_modules,
-                                     self.bn_view)
+        model = self._model()
+        frames = reestimate_bn_stats(model, self._bn_loader(),
+                                     self.bn_modules, self.bn_view)
         prefixes = tuple(f'teacher_{m}.' for m in self.bn_modules)
         for name, teacher, student in teacher_student_tensors(model):
             if name.startswith(prefixes) and name.endswith(
