@@ -207,7 +207,8 @@ def check_source_model(metrics: Dict[str, float], ckpt: str, where: str,
         'collapsed: in its training log the RoI classifier `acc` stays at '
         "the background share (~75) and `loss_bbox` does not fall. Train "
         'it with another seed (or a lower optim_wrapper.optimizer.lr), or '
-        'pass a working --source-checkpoint.')
+        'give the sweep a working one (tta_benchmark.py '
+        '--source-checkpoint).')
 
 
 @dataclass

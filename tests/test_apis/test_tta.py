@@ -142,8 +142,7 @@ def test_demo_result_names():
     assert result_name('darth-no-rpn') == 'darth_no_rpn_on_target'
 
 
-def test_a_source_model_that_tracks_nothing_is_refused(tmp_path,
-                                                        monkeypatch):
+def test_a_source_model_that_tracks_nothing_is_refused(monkeypatch):
     from mmplug.apis import tta
     exp = tta.Experiment('data/src')
     calls = []

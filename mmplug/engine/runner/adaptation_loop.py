@@ -110,7 +110,8 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
     def run_epoch(self) -> None:
         """``EpochBasedTrainLoop.run_epoch``, with the end-of-adaptation
         statistics pass (``bn_stats_end``) between the last iteration and
-        ``after_train_epoch``, where ``CheckpointHook`` saves the model."""
+        ``after_train_epoch``, where ``CheckpointHook`` saves the model
+        (the rest is mmengine 0.10.7's body: it has no call in between)."""
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
         for idx, data_batch in enumerate(self.dataloader):
@@ -134,13 +135,13 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
     def end_bn_stats(self) -> None:
         """The statistics pass for the adapted student, then for the
         teacher through its own (EMA) weights."""
-        model = self._model()
-        frames = reestimate_bn_stats(model, self._bn_loader(),
-                                     self.bn_modules, self.bn_view)
+        model, loader = self._model(), self._bn_loader()
+        frames = reestimate_bn_stats(model, loader, self.bn_modules,
+                                     self.bn_view)
         if hasattr(model, 'teacher_as_student'):
             with model.teacher_as_student():
-                reestimate_bn_stats(model, self._bn_loader(),
-                                    self.bn_modules, self.bn_view)
+                reestimate_bn_stats(model, loader, self.bn_modules,
+                                    self.bn_view)
         self.runner.logger.info(
             f'bn_stats_end: norm statistics of {self.bn_modules} of the '
             f'adapted student and teacher re-estimated on {frames} '
