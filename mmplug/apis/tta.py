@@ -205,8 +205,11 @@ def check_source_model(metrics: Dict[str, float], ckpt: str, where: str,
         f'{min_hota}) on {where}: it tracks (almost) nothing, so nothing '
         'adapted from it can be compared. Most likely its training '
         'collapsed: in its training log the RoI classifier `acc` stays at '
-        "the background share (~75) and `loss_bbox` does not fall. Train "
-        'it with another seed (or a lower optim_wrapper.optimizer.lr), or '
+        "the background share (~75) and `loss_bbox` does not fall; "
+        'tools/analysis_tools/roi_head_units.py counts the dead ReLU units '
+        'of its RoI head (in the collapse we saw, 87 % of the second FC). '
+        'Train it with another seed (or a lower optim_wrapper.optimizer.lr '
+        'or a longer warm-up), or '
         'give the sweep a working one (tta_benchmark.py '
         '--source-checkpoint).')
 
