@@ -9,7 +9,7 @@ losses and ``acc`` but nothing that tells this apart from slow training,
 hence this small count.
 """
 import glob
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import mmcv
 import torch
@@ -39,9 +39,10 @@ def load_images(pattern: str, max_images: int) -> List[str]:
     return files
 
 
-def _batch(model: nn.Module, file: str) -> torch.Tensor:
+def _batch(model: nn.Module, file: str) -> Tuple[torch.Tensor, tuple]:
     """One image as the model's data preprocessor would give it:
-    ``(1, 3, H', W')``, normalised and padded to its size divisor."""
+    ``(1, 3, H', W')``, normalised and padded to its size divisor, and its
+    own ``(H, W)``."""
     pre = model.data_preprocessor
     img = torch.from_numpy(mmcv.imread(file)).permute(2, 0, 1).float()
     if getattr(pre, '_channel_conversion', False):
@@ -50,7 +51,7 @@ def _batch(model: nn.Module, file: str) -> torch.Tensor:
     div = getattr(pre, 'pad_size_divisor', 1)
     h, w = img.shape[-2:]
     img = F.pad(img, (0, -w % div, 0, -h % div))
-    return img[None]
+    return img[None], (h, w)
 
 
 @torch.no_grad()
@@ -89,8 +90,7 @@ def roi_head_units(model: nn.Module, files: List[str],
     try:
         model.eval()
         for file in files:
-            x = _batch(model, file)
-            shape = tuple(mmcv.imread(file).shape[:2])
+            x, shape = _batch(model, file)
             sample = DetDataSample(metainfo=dict(
                 img_shape=shape, ori_shape=shape, scale_factor=(1., 1.),
                 batch_input_shape=tuple(x.shape[-2:])))
