@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence
 from mmplug.datasets.converters import convert_mot_root
 from mmplug.datasets.converters.corrupt_mot import corrupt_mot_root
 from mmplug.datasets.synthetic import make_synthetic_mot
-from mmplug.utils.io import dump_json_atomic
+from mmplug.utils.io import dump_json_atomic, file_lock
 from .tta import (REPO, Configs, Experiment, aggregate, check_methods,
                   check_source_model, log)
 
@@ -49,6 +49,12 @@ class SplitSpec:
 
 def make_split(root: str, split: str, spec: SplitSpec) -> None:
     """Make ``root/<split>`` unless it exists with the same spec (cached)."""
+    # another process (a second sweep lane) may be making the same split
+    with file_lock(osp.join(root, f'.{split}.lock')):
+        _make_split(root, split, spec)
+
+
+def _make_split(root: str, split: str, spec: SplitSpec) -> None:
     import json
     import shutil
     folder = osp.join(root, split)
@@ -122,6 +128,14 @@ def corrupted_root(clean_root: str, corruption: str, severity: int,
                   if d != 'annotations' and osp.isdir(osp.join(clean_root, d))]
     spec = dict(splits=sorted(splits), split_train=split_train, seed=seed,
                 clean=_fingerprint(clean_root, splits))
+    # another process (a second sweep lane) may be making the same copy
+    with file_lock(f'{out}.lock'):
+        return _corrupted_root(clean_root, corruption, severity, seed,
+                               workers, split_train, out, spec)
+
+
+def _corrupted_root(clean_root, corruption, severity, seed, workers,
+                    split_train, out, spec) -> str:
     done = osp.join(out, 'annotations', '.done')
     if osp.isfile(done):
         import json

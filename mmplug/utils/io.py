@@ -1,9 +1,12 @@
-"""Atomic file writes: a crash never leaves a half-written result."""
+"""Atomic file writes: a crash never leaves a half-written result; a lock
+file for caches that several processes may fill at once."""
+import contextlib
+import fcntl
 import json
 import os
 import os.path as osp
 import tempfile
-from typing import Any
+from typing import Any, Iterator
 
 from mmengine.fileio import LocalBackend, register_backend
 
@@ -35,6 +38,26 @@ def dump_json_atomic(obj: Any, path: str, indent: int = None) -> None:
         indent (int, optional): JSON indentation.
     """
     write_atomic(path, json.dumps(obj, indent=indent).encode('utf-8'))
+
+
+@contextlib.contextmanager
+def file_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created, with its folder,
+    if needed) for the ``with`` block; other processes wait for it.
+
+    For caches that are filled on first use: two sweep lanes started at
+    once would otherwise both make the same data set, and the second one's
+    rename fails on the first one's folder. The lock is released when the
+    block ends or the process dies (``flock``), so a killed run never leaves
+    a stale lock behind.
+    """
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'a') as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 class AtomicLocalBackend(LocalBackend):
