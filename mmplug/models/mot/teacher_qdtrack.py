@@ -1,6 +1,6 @@
 """QDTrack with a frozen teacher copy of its detector and track head."""
 import contextlib
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -52,6 +52,11 @@ class TeacherQDTrack(MultiClassQDTrack):
         teacher (dict): ``eval_teacher_preds`` (bool, default False): track
             with the teacher at test time; ``eval_mode_teacher`` (bool,
             default True): keep the teacher in eval mode.
+        frozen_modules (sequence[str]): Student submodules, by dotted name
+            (e.g. ``'detector.neck'``, ``'track_head'``), whose parameters
+            get no gradient (not in DARTH, which freezes only the stem and
+            layer1 through ``frozen_stages``; mmdet's ``freeze_detector``
+            freezes all of the detector). Defaults to none.
     """
 
     def __init__(self,
@@ -60,6 +65,7 @@ class TeacherQDTrack(MultiClassQDTrack):
                  tracker: Optional[dict] = None,
                  freeze_detector: bool = False,
                  teacher: Optional[dict] = None,
+                 frozen_modules: Sequence[str] = (),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(detector, track_head, tracker, freeze_detector,
@@ -73,7 +79,21 @@ class TeacherQDTrack(MultiClassQDTrack):
             module = getattr(self, teacher_name, None)
             if module is not None:
                 module.requires_grad_(False)
+        self.frozen_modules = tuple(frozen_modules)
+        for name in self.frozen_modules:
+            self._student_module(name).requires_grad_(False)
         self._register_load_state_dict_pre_hook(self._fill_teacher_weights)
+
+    def _student_module(self, name: str) -> nn.Module:
+        modules = dict(self.named_modules())
+        if name.startswith(TEACHER_PREFIX) or name not in modules:
+            students = sorted(
+                n for n in modules
+                if n and '.' not in n and not n.startswith(TEACHER_PREFIX))
+            raise ValueError(
+                f'model.frozen_modules: {name!r} is not a student module '
+                f'(dotted names under {students}, e.g. "detector.neck")')
+        return modules[name]
 
     @staticmethod
     def _check_teacher_cfg(cfg: dict) -> Dict[str, bool]:

@@ -178,3 +178,30 @@ def test_bad_arguments(darth_cfg):
     cfg.teacher = dict(eval_teacher_pred=True)
     with pytest.raises(ValueError, match='unknown teacher keys'):
         MODELS.build(cfg)
+
+
+def test_frozen_modules_get_no_gradient(darth_cfg):
+    cfg = copy.deepcopy(darth_cfg)
+    cfg.model.with_pcl = False
+    cfg.model.frozen_modules = ('detector.backbone', 'detector.neck',
+                                'track_head')
+    torch.manual_seed(0)
+    model = build_model(cfg.model)
+    model.conf_thr = 0.0
+    model.train()
+    losses = model.loss(**_batch(cfg, model))
+    total_loss(losses).backward()
+    grads = {n: p.grad for n, p in model.named_parameters()
+             if not n.startswith('teacher_')}
+    for name, grad in grads.items():
+        frozen = name.startswith(('detector.backbone.', 'detector.neck.',
+                                  'track_head.'))
+        assert (grad is None) == frozen, name
+    assert any(n.startswith('detector.roi_head.') for n in grads)
+
+    cfg.model.frozen_modules = ('detector.nek', )
+    with pytest.raises(ValueError, match="frozen_modules: 'detector.nek'"):
+        MODELS.build(cfg.model)
+    cfg.model.frozen_modules = ('teacher_detector', )
+    with pytest.raises(ValueError, match='not a student module'):
+        MODELS.build(cfg.model)
