@@ -85,15 +85,18 @@ class TeacherQDTrack(MultiClassQDTrack):
         self._register_load_state_dict_pre_hook(self._fill_teacher_weights)
 
     def _student_module(self, name: str) -> nn.Module:
-        modules = dict(self.named_modules())
-        if name.startswith(TEACHER_PREFIX) or name not in modules:
-            students = sorted(
-                n for n in modules
-                if n and '.' not in n and not n.startswith(TEACHER_PREFIX))
+        try:
+            module = None if name.startswith(TEACHER_PREFIX) \
+                else self.get_submodule(name)
+        except AttributeError:
+            module = None
+        if module is None:
+            students = sorted(n for n, _ in self.named_children()
+                              if not n.startswith(TEACHER_PREFIX))
             raise ValueError(
                 f'model.frozen_modules: {name!r} is not a student module '
                 f'(dotted names under {students}, e.g. "detector.neck")')
-        return modules[name]
+        return module
 
     @staticmethod
     def _check_teacher_cfg(cfg: dict) -> Dict[str, bool]:
