@@ -267,6 +267,21 @@ class Experiment:
                     split_options('test', root, self.test_split) +
                     self.quick, out_dir)
 
+    def source_stats_options(self, config: str) -> List[str]:
+        """``--cfg-options`` that point a config's
+        ``train_cfg.source_stats_dataloader`` (the source frames of
+        ``loss_feat_align``) at the source root and split; none when the
+        config has no such loader."""
+        from mmengine.config import Config
+        loader = Config.fromfile(config).get('train_cfg', {}).get(
+            'source_stats_dataloader')
+        if not loader:
+            return []
+        return [o.replace('train_dataloader.',
+                          'train_cfg.source_stats_dataloader.', 1)
+                for o in split_options('train', self.source_root,
+                                       self.source_split)]
+
     def run(self, method: str, ckpt: str, target_root: str, work_dir: str,
             seed: int, out_dir: bool = False,
             extra: Sequence[str] = ()) -> Dict[str, float]:
@@ -288,6 +303,7 @@ class Experiment:
             config, osp.join(work_dir, 'adapt'),
             split_options('train', target_root, self.adapt_split) +
             split_options('val', target_root, self.test_split) +
+            self.source_stats_options(config) +
             [f'load_from={osp.abspath(ckpt)}'] + seeded)
         return test(config, adapted, osp.join(work_dir, 'test'),
                     test_opts + options, out_dir)

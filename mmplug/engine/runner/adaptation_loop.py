@@ -8,6 +8,8 @@ from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
 from mmdet.registry import LOOPS
+from mmplug.models.losses.feature_alignment import (channel_moments,
+                                                    valid_masks)
 from mmplug.models.mot.teacher_qdtrack import teacher_student_tensors
 from .adabn_loop import check_modules, reestimate_bn_stats
 
@@ -37,6 +39,16 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
     SWA's ``update_bn`` re-estimates them for averaged weights). Not in
     DARTH.
 
+    When the model has a ``loss_feat_align`` (:class:`FeatureStatsAlignLoss`,
+    not in DARTH), its source statistics are computed before the first step
+    (before the ``bn_stats='target'`` pass, so with the source model's own
+    statistics) on ``source_stats_dataloader``: the source model's FPN
+    feature moments on labelled-source frames (no label read), averaged
+    over batches of the adaptation's batch size, as the loss measures them.
+    They are a function of the source model and its training data only,
+    i.e. what a source model would ship with; they are saved in the
+    checkpoint, so a resumed run keeps them.
+
     Args:
         runner, dataloader, max_epochs, val_begin, val_interval,
             dynamic_intervals: As ``EpochBasedTrainLoop``.
@@ -56,6 +68,11 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
         bn_stats_end (bool): Re-estimate the statistics of student and
             teacher after the last epoch (with either ``bn_stats``).
             Defaults to False.
+        source_stats_dataloader (dict, optional): Changes to the train
+            dataloader's config (merged as ``bn_dataloader``) that point it
+            at the source frames, e.g. ``dict(dataset=dict(data_root=
+            'data/synth/none/', pipeline=...))``. Needed exactly when the
+            model has a ``loss_feat_align``. Defaults to None.
     """
 
     def __init__(self,
@@ -69,22 +86,15 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
                  bn_modules: Sequence[str] = ('detector.backbone', ),
                  bn_view: int = 0,
                  bn_dataloader: Optional[Dict] = None,
-                 bn_stats_end: bool = False) -> None:
+                 bn_stats_end: bool = False,
+                 source_stats_dataloader: Optional[Dict] = None) -> None:
         if bn_stats not in BN_STATS:
             raise ValueError(f'bn_stats must be one of {BN_STATS}, got '
                              f'{bn_stats!r}')
-        self._bn_loader_cfg = None
-        if bn_dataloader is not None:
-            if not isinstance(bn_dataloader, dict) or not isinstance(
-                    dataloader, dict):
-                raise TypeError(
-                    'train_cfg.bn_dataloader must be a dict of changes to '
-                    'the train_dataloader config (which must be a dict '
-                    f'too), got {type(bn_dataloader).__name__} for a '
-                    f'{type(dataloader).__name__} train_dataloader')
-            # ConfigDict.merge copies both and honours `_delete_`
-            self._bn_loader_cfg = ConfigDict(dataloader)
-            self._bn_loader_cfg.merge(bn_dataloader)
+        self._bn_loader_cfg = _merged_loader_cfg(dataloader, bn_dataloader,
+                                                 'bn_dataloader')
+        self._source_loader_cfg = _merged_loader_cfg(
+            dataloader, source_stats_dataloader, 'source_stats_dataloader')
         super().__init__(runner, dataloader, max_epochs, val_begin,
                          val_interval, dynamic_intervals)
         self.bn_stats = bn_stats
@@ -94,6 +104,16 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
 
     def run(self) -> torch.nn.Module:
         self.runner.call_hook('before_train')
+        align = getattr(self._model(), 'loss_feat_align', None)
+        if (align is None) != (self._source_loader_cfg is None):
+            raise ValueError(
+                'train_cfg.source_stats_dataloader is needed exactly when the '
+                'model has a loss_feat_align (got '
+                f'loss_feat_align={type(align).__name__ if align else None}, '
+                'source_stats_dataloader='
+                f'{"set" if self._source_loader_cfg else None})')
+        if align is not None and self._iter == 0:
+            self.source_feature_stats(align)
         if self.bn_stats == 'target' and self._iter == 0:
             self.target_bn_stats()
         while self._epoch < self._max_epochs and not self.stop_training:
@@ -132,6 +152,34 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
             self._bn_loader_cfg, seed=self.runner.seed)
 
     @torch.no_grad()
+    def source_feature_stats(self, loss: torch.nn.Module) -> None:
+        """The student's FPN feature moments on the source frames, averaged
+        over batches, into ``loss`` (:class:`FeatureStatsAlignLoss`)."""
+        model = self._model()
+        model.eval()
+        loader = self.runner.build_dataloader(self._source_loader_cfg,
+                                              seed=self.runner.seed)
+        means, variances, frames = [], [], 0
+        for batch in loader:
+            data = model.data_preprocessor(batch, False)
+            images = data['inputs'][:, 0]
+            shapes = [s.video_data_samples[0].metainfo['img_shape']
+                      for s in data['data_samples']]
+            feats = model.detector.extract_feat(images)
+            masks = valid_masks(feats, shapes, images.shape[-2:])
+            moments = [channel_moments(f.double(), m)
+                       for f, m in zip(feats, masks)]
+            means.append(torch.stack([m for m, _ in moments]))
+            variances.append(torch.stack([v for _, v in moments]))
+            frames += len(images)
+        if not frames:
+            raise ValueError('train_cfg.source_stats_dataloader gave no frame')
+        loss.set_source(torch.stack(means).mean(0).float(),
+                        torch.stack(variances).mean(0).float(), frames)
+        self.runner.logger.info(
+            f'loss_feat_align: source FPN statistics from {frames} frames')
+
+    @torch.no_grad()
     def end_bn_stats(self) -> None:
         """The statistics pass for the adapted student, then for the
         teacher through its own (EMA) weights."""
@@ -161,3 +209,21 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
         self.runner.logger.info(
             f'bn_stats=target: norm statistics of {self.bn_modules} '
             f're-estimated on {frames} unlabelled frames before adaptation')
+
+
+def _merged_loader_cfg(dataloader: Union[DataLoader, Dict],
+                       changes: Optional[Dict], key: str) -> Optional[Dict]:
+    """The train dataloader's config with ``changes`` merged in (None when
+    there are none)."""
+    if changes is None:
+        return None
+    if not isinstance(changes, dict) or not isinstance(dataloader, dict):
+        raise TypeError(
+            f'train_cfg.{key} must be a dict of changes to the '
+            'train_dataloader config (which must be a dict too), got '
+            f'{type(changes).__name__} for a {type(dataloader).__name__} '
+            'train_dataloader')
+    # ConfigDict.merge copies both and honours `_delete_`
+    cfg = ConfigDict(dataloader)
+    cfg.merge(changes)
+    return cfg

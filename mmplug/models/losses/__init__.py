@@ -1,3 +1,5 @@
 from .distillation import ROIDistillationLoss, RPNDistillationLoss
+from .feature_alignment import FeatureStatsAlignLoss
 
-__all__ = ['RPNDistillationLoss', 'ROIDistillationLoss']
+__all__ = ['RPNDistillationLoss', 'ROIDistillationLoss',
+           'FeatureStatsAlignLoss']

@@ -8,6 +8,7 @@ from torch import Tensor
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, TrackDataSample, TrackSampleList
 from mmdet.utils import InstanceList
+from ..losses.feature_alignment import valid_masks
 from ..utils.box_projection import project_instances
 from .kd_qdtrack import KDQDTrack
 
@@ -33,7 +34,10 @@ class DARTHQDTrack(KDQDTrack):
        distillation (:class:`KDQDTrack`);
     3. patch contrastive loss (PCL): QDTrack's quasi-dense track loss with S
        as key and C as reference frame, pseudo boxes projected from P
-       (:func:`project_instances`), instances matched by pseudo id.
+       (:func:`project_instances`), instances matched by pseudo id;
+    4. optional, not in DARTH: the student's FPN feature moments on S
+       aligned to the source model's on source data
+       (``loss_feat_align``, :class:`FeatureStatsAlignLoss`).
 
     No ground truth is read. Frames without pseudo boxes in S or C only skip
     their PCL term; when no frame has any, the track loss is an exact zero
@@ -45,6 +49,11 @@ class DARTHQDTrack(KDQDTrack):
         with_pcl (bool): Use the patch contrastive loss. Defaults to True.
         min_visible (float): Fraction of a projected pseudo box that must lie
             inside a view to keep it there. Defaults to 0.3.
+        loss_feat_align (dict, optional): e.g. ``dict(type=
+            'FeatureStatsAlignLoss', loss_weight=1.0)``; its source
+            statistics come from ``train_cfg.source_stats_dataloader``
+            (:class:`AdaptationTrainLoop`). Defaults to None (off, as
+            DARTH).
         **kwargs: :class:`KDQDTrack` arguments.
     """
 
@@ -53,8 +62,11 @@ class DARTHQDTrack(KDQDTrack):
                  conf_thr: float = 0.7,
                  with_pcl: bool = True,
                  min_visible: float = 0.3,
+                 loss_feat_align: Optional[dict] = None,
                  **kwargs):
         super().__init__(*args, **kwargs)
+        self.loss_feat_align = MODELS.build(loss_feat_align) \
+            if loss_feat_align else None
         if not 0 <= conf_thr <= 1:
             raise ValueError(f'conf_thr must be in [0, 1], got {conf_thr}')
         self.conf_thr = conf_thr
@@ -80,7 +92,8 @@ class DARTHQDTrack(KDQDTrack):
 
         Returns:
             dict: ``loss_rpn_distillation``, ``loss_roi_distillation``,
-            ``loss_track``, ``loss_track_aux`` (those switched on) and
+            ``loss_track``, ``loss_track_aux``, ``loss_feat_align`` (those
+            switched on) and
             ``num_pseudo`` (mean pseudo boxes per frame, for logging).
         """
         views = self.split_views(inputs, data_samples)
@@ -101,6 +114,13 @@ class DARTHQDTrack(KDQDTrack):
             student_feats, teacher_feats,
             [s.metainfo for s in views['teacher'][1]], student_rpn,
             teacher_rpn)
+        if self.loss_feat_align is not None:
+            masks = valid_masks(
+                student_feats,
+                [s.metainfo['img_shape'] for s in views['student'][1]],
+                s_imgs.shape[-2:])
+            losses['loss_feat_align'] = self.loss_feat_align(
+                student_feats, masks)
         if self.with_pcl:
             ref_feats = tuple(f[n:] for f in feats)
             ref_rpn = {k: [v[n:].detach() for v in vs]
