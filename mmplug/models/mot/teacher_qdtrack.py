@@ -4,15 +4,19 @@ from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdet.registry import MODELS
 from mmdet.structures import TrackSampleList
+from ..layers.frozen_bn import FrozenBatchNorm2d
 from .qdtrack import MultiClassQDTrack
 
 TEACHER_PREFIX = 'teacher_'
 # student module name -> teacher module name
 TEACHER_PAIRS = (('detector', 'teacher_detector'),
                  ('track_head', 'teacher_track_head'))
+NORM_LAYERS = (FrozenBatchNorm2d, _BatchNorm, nn.GroupNorm, nn.LayerNorm)
+TRAINABLE = ('all', 'norm')
 
 
 def teacher_student_tensors(
@@ -57,6 +61,13 @@ class TeacherQDTrack(MultiClassQDTrack):
             get no gradient (not in DARTH, which freezes only the stem and
             layer1 through ``frozen_stages``; mmdet's ``freeze_detector``
             freezes all of the detector). Defaults to none.
+        trainable (str): ``'all'`` (DARTH): every student parameter not
+            frozen otherwise; ``'norm'`` (not in DARTH; TENT's restriction,
+            Wang et al., ICLR 2021): only the affine weight and bias of the
+            student's normalisation layers. FrozenBN keeps its statistics
+            but its affine becomes parameters; the norm layers of frozen
+            backbone stages and of ``frozen_modules`` stay frozen.
+            Defaults to ``'all'``.
     """
 
     def __init__(self,
@@ -66,6 +77,7 @@ class TeacherQDTrack(MultiClassQDTrack):
                  freeze_detector: bool = False,
                  teacher: Optional[dict] = None,
                  frozen_modules: Sequence[str] = (),
+                 trainable: str = 'all',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(detector, track_head, tracker, freeze_detector,
@@ -79,10 +91,36 @@ class TeacherQDTrack(MultiClassQDTrack):
             module = getattr(self, teacher_name, None)
             if module is not None:
                 module.requires_grad_(False)
+        if trainable not in TRAINABLE:
+            raise ValueError(f'model.trainable must be one of {TRAINABLE}, '
+                             f'got {trainable!r}')
+        self.trainable = trainable
+        if trainable == 'norm':
+            self._train_norm_affine_only()
         self.frozen_modules = tuple(frozen_modules)
         for name in self.frozen_modules:
             self._student_module(name).requires_grad_(False)
+        # re-apply the modules' own freezing (e.g. the backbone's
+        # frozen_stages) to the affine parameters made above
+        self.train(self.training)
         self._register_load_state_dict_pre_hook(self._fill_teacher_weights)
+
+    def _train_norm_affine_only(self) -> None:
+        """Gradients only for the affine of the students' norm layers."""
+        for student_name, _ in TEACHER_PAIRS:
+            student = getattr(self, student_name, None)
+            if student is None:
+                continue
+            student.requires_grad_(False)
+            for module in student.modules():
+                if isinstance(module, FrozenBatchNorm2d):
+                    # torchvision keeps its affine as buffers; parameters of
+                    # the same names keep the state dict's keys
+                    for key in ('weight', 'bias'):
+                        value = module._buffers.pop(key)
+                        module.register_parameter(key, nn.Parameter(value))
+                elif isinstance(module, NORM_LAYERS):
+                    module.requires_grad_(True)
 
     def _student_module(self, name: str) -> nn.Module:
         try:
