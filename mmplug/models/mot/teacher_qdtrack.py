@@ -100,9 +100,6 @@ class TeacherQDTrack(MultiClassQDTrack):
         self.frozen_modules = tuple(frozen_modules)
         for name in self.frozen_modules:
             self._student_module(name).requires_grad_(False)
-        # re-apply the modules' own freezing (e.g. the backbone's
-        # frozen_stages) to the affine parameters made above
-        self.train(self.training)
         self._register_load_state_dict_pre_hook(self._fill_teacher_weights)
 
     def _train_norm_affine_only(self) -> None:
@@ -121,6 +118,9 @@ class TeacherQDTrack(MultiClassQDTrack):
                         module.register_parameter(key, nn.Parameter(value))
                 elif isinstance(module, NORM_LAYERS):
                     module.requires_grad_(True)
+        # the modules' own freezing (the backbone's frozen_stages, applied
+        # in its train()) for the affine parameters made above
+        self.train(self.training)
 
     def _student_module(self, name: str) -> nn.Module:
         try:
