@@ -56,10 +56,6 @@ def test_config_builds_and_runs_loss_and_predict(path, synth_root):
     model = MODELS.build(cfg.model)
     if hasattr(model, 'conf_thr'):
         model.conf_thr = 0.0  # untrained teacher: keep its boxes
-    align = getattr(model, 'loss_feat_align', None)
-    if align is not None:  # AdaptationTrainLoop computes them on source data
-        align.set_source(torch.zeros_like(align.source_mean),
-                         torch.ones_like(align.source_var), frames=1)
     model.train()
     batch = train_batch(data_cfg, model, n=2)
     losses = model.loss(**batch)

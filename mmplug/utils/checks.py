@@ -74,10 +74,8 @@ def student_checkpoint_problems(model: nn.Module,
     """What keeps ``state`` from initialising every student weight.
 
     Student keys are the model's state-dict keys outside the
-    ``teacher_prefix`` modules and the loss modules (``loss_*``, e.g. the
-    source statistics of ``loss_feat_align``, which adaptation computes);
-    those are checked too when the checkpoint is an adapted one (has
-    teacher keys). BatchNorm's ``num_batches_tracked`` is
+    ``teacher_prefix`` modules (teacher keys of a DARTH checkpoint are
+    checked too when present). BatchNorm's ``num_batches_tracked`` is
     ignored: a source model trained with BatchNorm loads into FrozenBN.
 
     Returns:
@@ -90,7 +88,7 @@ def student_checkpoint_problems(model: nn.Module,
              if not k.endswith(_IGNORED_SUFFIXES)}
     has_teacher = any(k.startswith(teacher_prefix) for k in state)
     expected = {k: v for k, v in own.items()
-                if has_teacher or not k.startswith((teacher_prefix, 'loss_'))}
+                if has_teacher or not k.startswith(teacher_prefix)}
     problems = [f'missing: {k}' for k in expected if k not in state]
     problems += [f'unexpected: {k}' for k in state if k not in own]
     problems += [

@@ -158,44 +158,6 @@ def test_darth_target_bn_start_and_scaled_lr(synth_root, source, adabn,
                        src['detector.backbone.layer1.0.conv1.weight'])
 
 
-@pytest.mark.slow
-def test_darth_bn_stats_end(synth_root, source, tmp_path):
-    """train_cfg.bn_stats_end: the saved student's statistics are AdaBN's
-    pass through its adapted weights, the teacher's through its own."""
-    proc = _train(DARTH_CONFIG, tmp_path / 'w', synth_root,
-                  f'load_from={source}', 'train_cfg.bn_stats=target',
-                  'train_cfg.bn_stats_end=True', 'model.conf_thr=0.3',
-                  # a teacher far enough from the student to tell apart
-                  'custom_hooks.1.momentum=0.5', 'custom_hooks.1.warm_up=0')
-    assert 'bn_stats_end: norm statistics' in proc.stdout + proc.stderr
-    out = _state(tmp_path / 'w' / 'epoch_2.pth')
-    first = _state(tmp_path / 'w' / 'epoch_1.pth')  # before the last epoch
-    key = 'detector.backbone.layer3.0.bn1.running_var'
-    # new statistics (epoch 1 kept the start's), and the teacher's differ
-    # from the student's: they come through the teacher's EMA weights
-    assert not torch.allclose(out[key], first[key])
-    assert not torch.allclose(out['teacher_' + key], out[key])
-    # each equals the AdaBN tool's pass through that network's weights
-    # (saved as a plain QDTrack checkpoint, which the tool takes)
-    for prefix in ('', 'teacher_'):
-        net = {k[len(prefix):]: v for k, v in out.items()
-               if k.startswith(prefix) and (prefix or not k.startswith(
-                   'teacher_'))}
-        ckpt = tmp_path / f'{prefix}net.pth'
-        torch.save(dict(state_dict=net), ckpt)
-        run_tool([osp.join('tools', 'train.py'), ADABN_CONFIG, '--work-dir',
-                  str(tmp_path / f'a{prefix}'), '--cfg-options'] +
-                 retarget_options(synth_root) + TINY[3:] +
-                 [f'load_from={ckpt}'])
-        ada = _state(tmp_path / f'a{prefix}' / 'epoch_1.pth')
-        stats = [k for k in ada if k.startswith('detector.backbone.')
-                 and k.endswith(('running_mean', 'running_var'))]
-        assert stats
-        for k in stats:
-            torch.testing.assert_close(out[prefix + k], ada[k], rtol=1e-4,
-                                       atol=1e-6)
-
-
 def test_bn_dataloader_must_be_changes_to_a_loader_config():
     from mmplug.engine.runner.adaptation_loop import AdaptationTrainLoop
     with pytest.raises(TypeError, match='train_cfg.bn_dataloader'):
@@ -214,60 +176,3 @@ def test_auto_scale_lr_flag(tmp_path):
     cfg = train_cfg_from_args(args)
     assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=16)
 
-
-ALIGN_CONFIG = osp.join(REPO, 'configs', 'darth',
-                        'darth_faster-rcnn_r18_fpn_1e-align_cpu_synth.py')
-
-
-@pytest.mark.slow
-def test_feature_alignment_source_statistics(synth_root, source, tmp_path):
-    """loss_feat_align: its source statistics are the source model's FPN
-    moments on the source frames, computed before the first step (before
-    the target BN pass) and saved; without the loader it is an error."""
-    from mmengine.dataset import pseudo_collate
-
-    from mmdet.registry import DATASETS
-
-    from ..conftest import build_model
-    opts = [f'load_from={source}', 'model.conf_thr=0.3',
-            'train_cfg.source_stats_dataloader.dataset.data_root='
-            f'{synth_root}/']
-    proc = run_tool([osp.join('tools', 'train.py'), ALIGN_CONFIG,
-                     '--work-dir', str(tmp_path / 'w'), '--cfg-options'] +
-                    retarget_options(synth_root) + TINY[1:] + opts)
-    log = proc.stdout + proc.stderr
-    assert 'loss_feat_align: source FPN statistics from 16 frames' in log
-    assert log.index('loss_feat_align: source') < log.index(
-        'bn_stats=target')
-    assert 'loss_feat_align: ' in log.split('Epoch(train)')[-1]
-    out = _state(tmp_path / 'w' / 'epoch_1.pth')
-    assert out['loss_feat_align.source_frames'] == 16
-
-    # the same moments by hand: the source model (its own statistics) on
-    # the 16 source train frames, AdaBN's one-view pipeline
-    cfg = Config.fromfile(ADABN_CONFIG)
-    model = build_model(Config.fromfile(SYNTH_CONFIG).model)
-    model.load_state_dict(_state(source), strict=False)
-    model.eval()
-    ds_cfg = cfg.train_dataloader.dataset
-    ds_cfg.update(data_root=f'{synth_root}/',
-                  ann_file='annotations/train_cocoformat.json',
-                  data_prefix=dict(img_path='train/'))
-    dataset = DATASETS.build(ds_cfg)
-    items = [dataset[(v, i)] for v in range(len(dataset))
-             for i in range(dataset.get_data_info(v)['video_length'])]
-    assert len(items) == 16
-    with torch.no_grad():
-        data = model.data_preprocessor(pseudo_collate(items), False)
-        feats = model.detector.extract_feat(data['inputs'][:, 0])
-    mean = torch.stack([f.mean(dim=(0, 2, 3)) for f in feats])
-    torch.testing.assert_close(out['loss_feat_align.source_mean'], mean,
-                               rtol=1e-3, atol=1e-4)
-    assert (out['loss_feat_align.source_var'] > 0).all()
-
-    proc = run_tool([osp.join('tools', 'train.py'), ALIGN_CONFIG,
-                     '--work-dir', str(tmp_path / 'x'), '--cfg-options'] +
-                    retarget_options(synth_root) + TINY[1:] + opts[:2] +
-                    ['train_cfg.source_stats_dataloader=None'], check=False)
-    assert proc.returncode != 0
-    assert 'train_cfg.source_stats_dataloader is needed' in proc.stderr

@@ -170,7 +170,6 @@ def test_continual_with_several_processes_is_refused(monkeypatch):
     (dict(ema_momentum=2.0), r'ema_momentum must be in \[0, 1\]'),
     (dict(skip_conf_thr=1.5), 'skip_conf_thr must be None or in'),
     (dict(bn_momentum=0.0), 'bn_momentum must be None or in'),
-    (dict(pseudo_from_tracking=True), "needs track_with='teacher'"),
     (dict(trainable=[]), 'trainable must be None or a non-empty list'),
 ])
 def test_bad_arguments(kwargs, match):

@@ -18,12 +18,13 @@ def check_modules(modules: Sequence[str]) -> tuple:
     return tuple(modules)
 
 
-def reference_images(data: dict, view: int = 0) -> Tensor:
-    """(N, V, C, H, W) preprocessed inputs -> (N, C, h, w) of one view,
-    cropped to the largest image of the batch (without padding, which
-    would enter the statistics)."""
-    inputs = data['inputs'][:, view]
-    shapes = [s.video_data_samples[view].metainfo['img_shape']
+def reference_images(data: dict) -> Tensor:
+    """(N, V, C, H, W) preprocessed inputs -> (N, C, h, w) of the first view
+    (DARTH's pseudo-label view P, or AdaBN's only one), cropped to the
+    largest image of the batch (without padding, which would enter the
+    statistics)."""
+    inputs = data['inputs'][:, 0]
+    shapes = [s.video_data_samples[0].metainfo['img_shape']
               for s in data['data_samples']]
     h = max(s[0] for s in shapes)
     w = max(s[1] for s in shapes)
@@ -32,7 +33,7 @@ def reference_images(data: dict, view: int = 0) -> Tensor:
 
 @torch.no_grad()
 def reestimate_bn_stats(model: nn.Module, batches: Iterable[dict],
-                        modules: Sequence[str], view: int = 0) -> int:
+                        modules: Sequence[str]) -> int:
     """AdaBN: the norm statistics in ``modules`` of a tracker (``model.
     detector`` / ``model.data_preprocessor``) from ``batches`` of raw
     dataloader items, one pass, no gradient; returns the number of frames.
@@ -42,7 +43,7 @@ def reestimate_bn_stats(model: nn.Module, batches: Iterable[dict],
     with estimate_bn_stats(model, modules):
         for batch in batches:
             data = model.data_preprocessor(batch, False)
-            images = reference_images(data, view)
+            images = reference_images(data)
             model.detector.extract_feat(images)
             frames += len(images)
     return frames

@@ -14,7 +14,6 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from mmdet.registry import LOOPS
-from mmdet.structures.bbox import scale_boxes
 from mmplug.datasets.transforms.track_and_adapt import (DeferredViews,
                                                         TrackAndAdaptInputs)
 from mmplug.models.mot.teacher_qdtrack import teacher_student_tensors
@@ -44,10 +43,8 @@ class OnlineAdaptationTestLoop(TestLoop):
        update. So no tracking result depends on a frame that the model has
        not yet reached.
 
-    With ``pseudo_from_tracking`` (and the teacher tracking), the tracked
-    detections are the step's pseudo boxes (no teacher pass on P; the P view
-    must then be the whole resized frame). The fraction of frames
-    adapted is logged and returned as ``online/adapted_fraction``.
+    The fraction of frames adapted is logged and returned as
+    ``online/adapted_fraction``.
 
     With several processes (``--launcher pytorch``), each adapts its own
     copy on its own videos, without gradient synchronisation: with
@@ -72,8 +69,6 @@ class OnlineAdaptationTestLoop(TestLoop):
             above ``skip_score_floor``; 0 when there are none) is below this.
             None adapts on every ``interval``-th frame.
         skip_score_floor (float): Detections counted by the skip rule.
-        pseudo_from_tracking (bool): Reuse the teacher's tracked detections
-            as pseudo boxes; needs ``track_with='teacher'``.
         bn_momentum (float, optional): Online AdaBN: the tracking model's
             FrozenBN statistics in ``bn_modules`` follow the frames seen so
             far (:class:`OnlineBNStats`, each frame updating them before it
@@ -98,13 +93,12 @@ class OnlineAdaptationTestLoop(TestLoop):
                  ema_momentum: float = 0.002,
                  skip_conf_thr: Optional[float] = None,
                  skip_score_floor: float = 0.3,
-                 pseudo_from_tracking: bool = False,
                  bn_momentum: Optional[float] = None,
                  bn_modules: Sequence[str] = ('detector.backbone', ),
                  trainable: Optional[Sequence[str]] = None,
                  fp16: bool = False) -> None:
         _check_args(reset, track_with, interval, ema_momentum, skip_conf_thr,
-                    bn_momentum, trainable, pseudo_from_tracking)
+                    bn_momentum, trainable)
         super().__init__(runner, dataloader, evaluator, fp16)
         self.optim_cfg = optim_wrapper
         self.reset = reset
@@ -113,7 +107,6 @@ class OnlineAdaptationTestLoop(TestLoop):
         self.ema_momentum = ema_momentum
         self.skip_conf_thr = skip_conf_thr
         self.skip_score_floor = skip_score_floor
-        self.pseudo_from_tracking = pseudo_from_tracking
         self.bn_momentum = bn_momentum
         self.bn_modules = tuple(bn_modules)
         self.trainable = None if trainable is None else tuple(trainable)
@@ -206,7 +199,7 @@ class OnlineAdaptationTestLoop(TestLoop):
         self.counts['frames'] += 1
         if frame.frame_id % self.interval == 0 and self._needs_adaptation(
                 outputs):
-            self.adapt(self.views(adapt_batch), outputs)
+            self.adapt(self.views(adapt_batch))
             self.counts['adapted'] += 1
 
     @torch.no_grad()
@@ -253,7 +246,7 @@ class OnlineAdaptationTestLoop(TestLoop):
                 [self._views.views(f) for f in adapt_batch])
         return adapt_batch
 
-    def adapt(self, adapt_batch: dict, outputs: Sequence) -> None:
+    def adapt(self, adapt_batch: dict) -> None:
         """One optimiser step on the frame's adaptation views, then EMA."""
         # the step's random choices (proposal sampling) are seeded by the
         # frame, so they do not depend on how videos are split across
@@ -263,20 +256,14 @@ class OnlineAdaptationTestLoop(TestLoop):
         seed = zlib.crc32(key.encode())
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self._step(adapt_batch, outputs)
+            self._step(adapt_batch)
 
-    def _step(self, adapt_batch: dict, outputs: Sequence) -> None:
+    def _step(self, adapt_batch: dict) -> None:
         model = self.model
-        kwargs = {}
-        if self.pseudo_from_tracking:  # the teacher's tracked detections
-            kwargs['pseudo_detections'] = [
-                _to_view(o[0].pred_instances, s.video_data_samples[0])
-                for o, s in zip(outputs, adapt_batch['data_samples'])
-            ]
         _set_mode(self._modes['train'])
         with torch.enable_grad(), self.optim_wrapper.optim_context(model):
             data = model.data_preprocessor(adapt_batch, True)
-            losses = model.loss(**data, **kwargs)
+            losses = model.loss(**data)
             parsed, _ = model.parse_losses(losses)
         self.optim_wrapper.update_params(parsed)
         ema_update_(self._pairs, self.ema_momentum)
@@ -284,7 +271,7 @@ class OnlineAdaptationTestLoop(TestLoop):
 
 
 def _check_args(reset, track_with, interval, ema_momentum, skip_conf_thr,
-                bn_momentum, trainable, pseudo_from_tracking) -> None:
+                bn_momentum, trainable) -> None:
     """ValueError naming the bad argument and its allowed values."""
     if reset not in RESETS:
         raise ValueError(f'reset must be one of {RESETS}, got {reset!r}')
@@ -306,9 +293,6 @@ def _check_args(reset, track_with, interval, ema_momentum, skip_conf_thr,
                                   or not trainable):
         raise ValueError('trainable must be None or a non-empty list of '
                          f'module names, got {trainable!r}')
-    if pseudo_from_tracking and track_with != 'teacher':
-        raise ValueError("pseudo_from_tracking needs track_with='teacher'"
-                         f', got {track_with!r}')
     if reset == 'never' and get_world_size() > 1:
         raise ValueError(
             "OnlineAdaptationTestLoop: reset='never' (continual "
@@ -325,14 +309,6 @@ def _find_views_transform(dataset) -> Optional[TrackAndAdaptInputs]:
         if isinstance(t, TrackAndAdaptInputs):
             return t
     return None
-
-
-def _to_view(detections, view_sample):
-    """Detections in original image coordinates -> the (resized) view's."""
-    detections = detections.clone()
-    detections.bboxes = scale_boxes(detections.bboxes,
-                                    view_sample.metainfo['scale_factor'])
-    return detections
 
 
 def _mode_flags(model: nn.Module, train: bool) -> List[tuple]:

@@ -8,7 +8,6 @@ from torch import Tensor
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, TrackDataSample, TrackSampleList
 from mmdet.utils import InstanceList
-from ..losses.feature_alignment import valid_masks
 from ..utils.box_projection import project_instances
 from .kd_qdtrack import KDQDTrack
 
@@ -34,10 +33,7 @@ class DARTHQDTrack(KDQDTrack):
        distillation (:class:`KDQDTrack`);
     3. patch contrastive loss (PCL): QDTrack's quasi-dense track loss with S
        as key and C as reference frame, pseudo boxes projected from P
-       (:func:`project_instances`), instances matched by pseudo id;
-    4. optional, not in DARTH: the student's FPN feature moments on S
-       aligned to the source model's on source data
-       (``loss_feat_align``, :class:`FeatureStatsAlignLoss`).
+       (:func:`project_instances`), instances matched by pseudo id.
 
     No ground truth is read. Frames without pseudo boxes in S or C only skip
     their PCL term; when no frame has any, the track loss is an exact zero
@@ -49,11 +45,6 @@ class DARTHQDTrack(KDQDTrack):
         with_pcl (bool): Use the patch contrastive loss. Defaults to True.
         min_visible (float): Fraction of a projected pseudo box that must lie
             inside a view to keep it there. Defaults to 0.3.
-        loss_feat_align (dict, optional): e.g. ``dict(type=
-            'FeatureStatsAlignLoss', loss_weight=1.0)``; its source
-            statistics come from ``train_cfg.source_stats_dataloader``
-            (:class:`AdaptationTrainLoop`). Defaults to None (off, as
-            DARTH).
         **kwargs: :class:`KDQDTrack` arguments.
     """
 
@@ -62,21 +53,15 @@ class DARTHQDTrack(KDQDTrack):
                  conf_thr: float = 0.7,
                  with_pcl: bool = True,
                  min_visible: float = 0.3,
-                 loss_feat_align: Optional[dict] = None,
                  **kwargs):
         super().__init__(*args, **kwargs)
-        self.loss_feat_align = MODELS.build(loss_feat_align) \
-            if loss_feat_align else None
         if not 0 <= conf_thr <= 1:
             raise ValueError(f'conf_thr must be in [0, 1], got {conf_thr}')
         self.conf_thr = conf_thr
         self.with_pcl = with_pcl
         self.min_visible = min_visible
 
-    def loss(self,
-             inputs: Tensor,
-             data_samples: TrackSampleList,
-             pseudo_detections: Optional[InstanceList] = None,
+    def loss(self, inputs: Tensor, data_samples: TrackSampleList,
              **kwargs) -> dict:
         """Adaptation losses of a batch of N target frames.
 
@@ -84,21 +69,14 @@ class DARTHQDTrack(KDQDTrack):
             inputs (Tensor): (N, 4, C, H, W), the four views of each frame.
             data_samples (list[TrackDataSample]): Per frame, one
                 DetDataSample per view with ``view`` / ``view_homography``.
-            pseudo_detections (list[InstanceData], optional): The teacher's
-                detections on each frame's P view (``bboxes`` in P
-                coordinates, ``scores``, ``labels``) when already computed,
-                e.g. by the teacher tracking the frame online; then the
-                teacher runs on T only.
 
         Returns:
             dict: ``loss_rpn_distillation``, ``loss_roi_distillation``,
-            ``loss_track``, ``loss_track_aux``, ``loss_feat_align`` (those
-            switched on) and
+            ``loss_track``, ``loss_track_aux`` (those switched on) and
             ``num_pseudo`` (mean pseudo boxes per frame, for logging).
         """
         views = self.split_views(inputs, data_samples)
-        pseudo, teacher_feats, teacher_rpn = self.teacher_forward(
-            views, pseudo_detections)
+        pseudo, teacher_feats, teacher_rpn = self.teacher_forward(views)
         # the student's S views and the C views that have pseudo boxes for
         # the PCL, in one batched pass
         s_imgs, n = views['student'][0], len(inputs)
@@ -114,13 +92,6 @@ class DARTHQDTrack(KDQDTrack):
             student_feats, teacher_feats,
             [s.metainfo for s in views['teacher'][1]], student_rpn,
             teacher_rpn)
-        if self.loss_feat_align is not None:
-            masks = valid_masks(
-                student_feats,
-                [s.metainfo['img_shape'] for s in views['student'][1]],
-                s_imgs.shape[-2:])
-            losses['loss_feat_align'] = self.loss_feat_align(
-                student_feats, masks)
         if self.with_pcl:
             ref_feats = tuple(f[n:] for f in feats)
             ref_rpn = {k: [v[n:].detach() for v in vs]
@@ -155,12 +126,9 @@ class DARTHQDTrack(KDQDTrack):
 
     @torch.no_grad()
     def teacher_forward(
-        self,
-        views: Dict[str, View],
-        detections: Optional[InstanceList] = None
+        self, views: Dict[str, View]
     ) -> Tuple[InstanceList, Tuple[Tensor], Optional[dict]]:
-        """Pseudo boxes on P and teacher features of T, in one batched pass
-        (T only when the P ``detections`` are given).
+        """Pseudo boxes on P and teacher features of T, in one batched pass.
 
         Returns:
             tuple: per frame InstanceData (``bboxes`` in P coordinates,
@@ -173,12 +141,6 @@ class DARTHQDTrack(KDQDTrack):
         t_imgs = views['teacher'][0]
         n = len(p_imgs)
         detector = self.teacher_detector
-        if detections is not None:
-            if len(detections) != n:
-                raise ValueError(f'{len(detections)} pseudo_detections for '
-                                 f'{n} frames')
-            return ([self._pseudo_boxes(d) for d in detections],
-                    detector.extract_feat(t_imgs), None)
         if torch.equal(p_imgs, t_imgs):
             # T = P (e.g. online views): one teacher pass, whose proposals
             # serve both the pseudo boxes and the RoI distillation

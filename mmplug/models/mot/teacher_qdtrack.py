@@ -1,22 +1,18 @@
 """QDTrack with a frozen teacher copy of its detector and track head."""
 import contextlib
-from typing import Dict, Iterator, Optional, Sequence, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdet.registry import MODELS
 from mmdet.structures import TrackSampleList
-from ..layers.frozen_bn import FrozenBatchNorm2d
 from .qdtrack import MultiClassQDTrack
 
 TEACHER_PREFIX = 'teacher_'
 # student module name -> teacher module name
 TEACHER_PAIRS = (('detector', 'teacher_detector'),
                  ('track_head', 'teacher_track_head'))
-NORM_LAYERS = (FrozenBatchNorm2d, _BatchNorm, nn.GroupNorm, nn.LayerNorm)
-TRAINABLE = ('all', 'norm')
 
 
 def teacher_student_tensors(
@@ -56,18 +52,6 @@ class TeacherQDTrack(MultiClassQDTrack):
         teacher (dict): ``eval_teacher_preds`` (bool, default False): track
             with the teacher at test time; ``eval_mode_teacher`` (bool,
             default True): keep the teacher in eval mode.
-        frozen_modules (sequence[str]): Student submodules, by dotted name
-            (e.g. ``'detector.neck'``, ``'track_head'``), whose parameters
-            get no gradient (not in DARTH, which freezes only the stem and
-            layer1 through ``frozen_stages``; mmdet's ``freeze_detector``
-            freezes all of the detector). Defaults to none.
-        trainable (str): ``'all'`` (DARTH): every student parameter not
-            frozen otherwise; ``'norm'`` (not in DARTH; TENT's restriction,
-            Wang et al., ICLR 2021): only the affine weight and bias of the
-            student's normalisation layers. FrozenBN keeps its statistics
-            but its affine becomes parameters; the norm layers of frozen
-            backbone stages and of ``frozen_modules`` stay frozen.
-            Defaults to ``'all'``.
     """
 
     def __init__(self,
@@ -76,8 +60,6 @@ class TeacherQDTrack(MultiClassQDTrack):
                  tracker: Optional[dict] = None,
                  freeze_detector: bool = False,
                  teacher: Optional[dict] = None,
-                 frozen_modules: Sequence[str] = (),
-                 trainable: str = 'all',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(detector, track_head, tracker, freeze_detector,
@@ -91,50 +73,7 @@ class TeacherQDTrack(MultiClassQDTrack):
             module = getattr(self, teacher_name, None)
             if module is not None:
                 module.requires_grad_(False)
-        if trainable not in TRAINABLE:
-            raise ValueError(f'model.trainable must be one of {TRAINABLE}, '
-                             f'got {trainable!r}')
-        self.trainable = trainable
-        if trainable == 'norm':
-            self._train_norm_affine_only()
-        self.frozen_modules = tuple(frozen_modules)
-        for name in self.frozen_modules:
-            self._student_module(name).requires_grad_(False)
         self._register_load_state_dict_pre_hook(self._fill_teacher_weights)
-
-    def _train_norm_affine_only(self) -> None:
-        """Gradients only for the affine of the students' norm layers."""
-        for student_name, _ in TEACHER_PAIRS:
-            student = getattr(self, student_name, None)
-            if student is None:
-                continue
-            student.requires_grad_(False)
-            for module in student.modules():
-                if isinstance(module, FrozenBatchNorm2d):
-                    # torchvision keeps its affine as buffers; parameters of
-                    # the same names keep the state dict's keys
-                    for key in ('weight', 'bias'):
-                        value = module._buffers.pop(key)
-                        module.register_parameter(key, nn.Parameter(value))
-                elif isinstance(module, NORM_LAYERS):
-                    module.requires_grad_(True)
-        # the modules' own freezing (the backbone's frozen_stages, applied
-        # in its train()) for the affine parameters made above
-        self.train(self.training)
-
-    def _student_module(self, name: str) -> nn.Module:
-        try:
-            module = None if name.startswith(TEACHER_PREFIX) \
-                else self.get_submodule(name)
-        except AttributeError:
-            module = None
-        if module is None:
-            students = sorted(n for n, _ in self.named_children()
-                              if not n.startswith(TEACHER_PREFIX))
-            raise ValueError(
-                f'model.frozen_modules: {name!r} is not a student module '
-                f'(dotted names under {students}, e.g. "detector.neck")')
-        return module
 
     @staticmethod
     def _check_teacher_cfg(cfg: dict) -> Dict[str, bool]:

@@ -10,7 +10,6 @@ from mmengine.structures import InstanceData
 
 from mmdet.registry import DATASETS, MODELS
 from mmplug.models.mot import DARTHQDTrack
-from mmplug.models.mot.teacher_qdtrack import teacher_student_tensors
 
 from ...conftest import REPO, SYNTH_CONFIG, build_model, eval_batches, \
     retarget, total_loss
@@ -180,80 +179,3 @@ def test_bad_arguments(darth_cfg):
     with pytest.raises(ValueError, match='unknown teacher keys'):
         MODELS.build(cfg)
 
-
-def test_frozen_modules_get_no_gradient(darth_cfg):
-    cfg = copy.deepcopy(darth_cfg)
-    cfg.model.with_pcl = False
-    cfg.model.frozen_modules = ('detector.backbone', 'detector.neck',
-                                'track_head')
-    torch.manual_seed(0)
-    model = build_model(cfg.model)
-    model.conf_thr = 0.0
-    model.train()
-    losses = model.loss(**_batch(cfg, model))
-    total_loss(losses).backward()
-    grads = {n: p.grad for n, p in model.named_parameters()
-             if not n.startswith('teacher_')}
-    for name, grad in grads.items():
-        frozen = name.startswith(('detector.backbone.', 'detector.neck.',
-                                  'track_head.'))
-        assert (grad is None) == frozen, name
-    assert any(n.startswith('detector.roi_head.') for n in grads)
-
-    cfg.model.frozen_modules = ('detector.nek', )
-    with pytest.raises(ValueError, match="frozen_modules: 'detector.nek'"):
-        MODELS.build(cfg.model)
-    cfg.model.frozen_modules = ('teacher_detector', )
-    with pytest.raises(ValueError, match='not a student module'):
-        MODELS.build(cfg.model)
-
-
-def test_trainable_norm_trains_only_norm_affine(darth_cfg):
-    cfg = copy.deepcopy(darth_cfg)
-    torch.manual_seed(0)
-    reference = build_model(cfg.model)
-    cfg.model.trainable = 'norm'
-    torch.manual_seed(0)
-    model = build_model(cfg.model)
-    model.conf_thr = 0.0
-    model.train()
-    # same weights under the same names: checkpoints and the EMA still fit
-    assert model.state_dict().keys() == reference.state_dict().keys()
-    for key, value in reference.state_dict().items():
-        assert torch.equal(model.state_dict()[key], value), key
-    assert [n for n, _, _ in teacher_student_tensors(model)] == \
-        [n for n, _, _ in teacher_student_tensors(reference)]
-    losses = model.loss(**_batch(cfg, model))
-    total_loss(losses).backward()
-    grads = {n: p.grad for n, p in model.named_parameters()
-             if p.grad is not None}
-    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-    assert grads.keys() <= trainable
-    backbone = model.detector.backbone
-    # the affine of the FrozenBN of the trained stages, not of the stem and
-    # layer1 (frozen_stages=1), nor any conv / linear weight (bn1's gradient
-    # is zero here: the residual branches' last BN starts at weight 0)
-    assert 'detector.backbone.layer2.0.bn1.weight' in grads
-    assert grads['detector.backbone.layer4.1.bn2.bias'].abs().sum() > 0
-    assert grads['track_head.embed_head.convs.0.gn.weight'].abs().sum() > 0
-    assert not backbone.bn1.weight.requires_grad
-    assert not backbone.layer1[0].bn1.weight.requires_grad
-    norm_affine = {f'{m}.{k}' for m, mod in model.named_modules()
-                   if isinstance(mod, (torch.nn.GroupNorm,
-                                       torch.nn.modules.batchnorm._BatchNorm,
-                                       type(backbone.bn1)))
-                   for k in ('weight', 'bias')}
-    assert trainable <= norm_affine
-    assert not any(n.startswith('teacher_') for n in trainable)
-    # the frozen statistics stay buffers; the teacher's affine too
-    assert 'running_mean' in dict(backbone.layer2[0].bn1.named_buffers())
-    assert 'weight' in dict(
-        model.teacher_detector.backbone.layer2[0].bn1.named_buffers())
-    # a train() call (the runner's) keeps the frozen stages frozen
-    model.train()
-    assert not backbone.bn1.weight.requires_grad
-    assert backbone.layer3[0].bn1.weight.requires_grad
-
-    cfg.model.trainable = 'norms'
-    with pytest.raises(ValueError, match='model.trainable must be one of'):
-        MODELS.build(cfg.model)
