@@ -8,11 +8,9 @@ _base_ = [
 
 max_epochs = 6
 # 4 x the linear rule's lr for 2 frames (mmdet: 0.02 for 16), with mmdet's
-# usual warm-up (500 iterations from 0.001 x). lr 0.02 with a 200-iteration
-# warm-up from 0.01 x killed the RoI head's ReLUs with some seeds (87 % of
-# the second shared FC dead, every RoI one score, HOTA 0; seed 0 on one
-# machine), and 37-42 % of them in the models that worked: see
-# docs/benchmarks.md, "Source training can collapse".
+# usual warm-up (500 iterations from 0.001 x): a larger lr with a shorter
+# warm-up killed most of the RoI head's ReLUs with some seeds (every RoI
+# then gets one score and the model detects nothing).
 base_lr = 0.01
 warmup_iters = 500
 

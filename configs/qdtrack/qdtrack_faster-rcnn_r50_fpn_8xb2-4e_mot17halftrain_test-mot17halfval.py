@@ -10,5 +10,5 @@ _base_ = [
 model = {{_base_.pretrained_r50}}
 
 custom_hooks = [dict(type='SyncBuffersHook')]
-# The fluctuation of HOTA is about +-1.
+# mmdet's seed for this config
 randomness = dict(seed=6)

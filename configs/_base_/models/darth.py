@@ -3,7 +3,7 @@
 #             '../_base_/models/darth.py', ...]
 #   model = {{_base_.darth_model}}   (or kd_model)
 # (mmengine forbids two bases defining `model`, hence the variable).
-# Ablations (README): model.loss_rpn_distillation=None,
+# DARTH's ablation switches: model.loss_rpn_distillation=None,
 # model.loss_roi_distillation=None, model.with_pcl=False.
 distillation_weight = 0.1
 

@@ -1,10 +1,9 @@
 # A CPU-sized QDTrack: ResNet-18 FPN with narrow heads and small samplers,
 # trained from scratch (trainable BN). Sized for 2 CPU cores at ~192 px.
 # Speed on CPU: torchvision's RoIAlign kernels with 2 samples per bin (same
-# outputs and losses as mmcv's here; a source-training step 16 % faster in
-# one interleaved run), and 300 proposals per level before NMS at test time.
-# Training keeps 1000 per level: with 300 the RoI classifier of the source
-# model stayed at all-background (bbox mAP 0.03 vs 0.58, docs/benchmarks.md).
+# outputs and losses as mmcv's here, and faster), and 300 proposals per
+# level before NMS at test time. Training keeps 1000 per level: with 300
+# the RoI classifier of the source model stays at all-background.
 _base_ = './qdtrack_faster-rcnn_r50_fpn.py'
 
 fpn_channels = 64
