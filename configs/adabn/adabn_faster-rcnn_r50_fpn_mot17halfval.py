@@ -6,7 +6,7 @@
 #   python tools/test.py THIS WORK_DIR/epoch_1.pth
 _base_ = [
     '../_base_/models/qdtrack_faster-rcnn_r50_fpn.py',
-    '../_base_/datasets/mot17_target.py', '../_base_/schedules/adabn.py',
+    '../_base_/datasets/mot_target.py', '../_base_/schedules/adabn.py',
     '../_base_/default_runtime.py'
 ]
 

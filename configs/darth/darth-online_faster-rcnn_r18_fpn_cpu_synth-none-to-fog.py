@@ -4,16 +4,15 @@
 # no separate adaptation run:
 #   python tools/test.py THIS SOURCE.pth
 #
-# What differs from offline DARTH, for a single pass at tracking speed
-# (measured on the demo shift, docs/benchmarks.md):
+# What differs from offline DARTH, for a single pass at tracking speed:
 # - online AdaBN (bn_momentum): the backbone's FrozenBN statistics follow the
 #   frames seen so far in the video, each frame updating them as it is
 #   tracked (a few per-channel means);
 # - the gradient step adapts the RPN, RoI and track heads (trainable): no
 #   backward through backbone and neck, a small optimiser step;
 # - the views are crops of a third of the frame side (T = P: the teacher runs
-#   once), with fewer proposals: about one tracking pass per step on 2 CPU
-#   cores;
+#   once; online_adapt_pipeline of the target base), with fewer proposals:
+#   about one tracking pass per step on 2 CPU cores;
 # - one plain SGD step per frame (lr 0.002, DARTH's, no momentum: each frame
 #   is seen once) and a faster EMA teacher (0.01: a video has ~60 steps);
 # - reset='video': back to the source model at each new video (SHIFT's
@@ -25,32 +24,12 @@ _base_ = [
     '../_base_/schedules/darth_online.py'
 ]
 
-online_crop = (64, 64)
-photometric = [dict(type='PhotoMetricDistortion')]
-online_adapt_pipeline = [
-    dict(type='LoadCheckedImageFromFile'),
-    dict(type='Resize', scale={{_base_.img_scale}}, keep_ratio=True),
-    dict(
-        type='MultiViewPipeline',
-        views=dict(
-            pseudo=dict(
-                transforms=[dict(type='RandomCrop', crop_size=online_crop)]),
-            teacher=dict(source='pseudo', transforms=[]),
-            student=dict(source='teacher', transforms=photometric),
-            contrastive=dict(transforms=[
-                dict(type='RandomCrop', crop_size=online_crop),
-                dict(type='RandomFlip', prob=0.5)
-            ] + photometric)),
-        post=[dict(type='Pad', size=online_crop)]),
-    dict(type='PackTrackInputs', meta_keys=('view', 'view_homography')),
-]
-
 model = {{_base_.darth_online_model}}
 test_dataloader = dict(
     dataset=dict(pipeline=[
         dict(
             type='TrackAndAdaptInputs',
             track={{_base_.test_pipeline}},
-            adapt=online_adapt_pipeline)
+            adapt={{_base_.online_adapt_pipeline}})
     ]))
 test_cfg = {{_base_.darth_online_test_cfg}}

@@ -3,7 +3,7 @@
 #   python tools/train.py THIS --cfg-options load_from=SOURCE_QDTRACK.pth
 _base_ = [
     '../_base_/models/qdtrack_faster-rcnn_r50_fpn.py',
-    '../_base_/models/darth.py', '../_base_/datasets/mot17_target.py',
+    '../_base_/models/darth.py', '../_base_/datasets/mot_target.py',
     '../_base_/schedules/darth_4e.py', '../_base_/default_runtime.py'
 ]
 

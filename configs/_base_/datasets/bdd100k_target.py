@@ -1,9 +1,13 @@
 # DARTH target: unlabelled BDD100K box-tracking val frames, pedestrian class
 # (as DARTH's BDD100K pedestrian setting), in COCO-video JSON.
-_base_ = ['./mot17_target.py']
+_base_ = ['./mot_target.py']
 
 data_root = 'data/bdd100k/'
 img_scale = (1296, 720)
+# BDD100K's frame size, used by the online views' resize only (the offline
+# views and the test pipeline keep mot_target.py's 1088 px)
+online_adapt_pipeline = _base_.online_adapt_pipeline
+online_adapt_pipeline[1].scale = img_scale
 target = dict(
     data_root=data_root,
     ann_file='annotations/box_track_val_cocoformat.json',

@@ -1,5 +1,5 @@
 # DARTH target: unlabelled DanceTrack val frames, tested on DanceTrack val.
-_base_ = ['./mot17_target.py']
+_base_ = ['./mot_target.py']
 
 data_root = 'data/DanceTrack/'
 target = dict(

@@ -78,19 +78,7 @@ val_dataloader = dict(
         metainfo=dict(classes=classes),
         test_mode=True,
         pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='TrackImgSampler'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/half-val_cocoformat.json',
-        data_prefix=dict(img_path='train/'),
-        metainfo=dict(classes=classes),
-        test_mode=True,
-        pipeline=test_pipeline))
+test_dataloader = val_dataloader
 
 val_evaluator = [
     dict(type='CocoVideoMetric', metric=['bbox'], classwise=True),

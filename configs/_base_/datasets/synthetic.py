@@ -1,102 +1,40 @@
 # The embedded synthetic MOT benchmark (tools/dataset_converters/
-# make_synthetic_mot.py + mot2coco.py). Root, annotation file and image
+# make_synthetic_mot.py + mot2coco.py): mot_challenge.py with this data
+# set's root, splits and 192 px frames. Root, annotation file and image
 # folder use mmdet's standard keys, so `--cfg-options
 # train_dataloader.dataset.data_root=... ann_file=... data_prefix.img_path=...`
 # retargets any split to another MOTChallenge-layout folder.
-dataset_type = 'MOTChallengeDataset'
+_base_ = './mot_challenge.py'
+
 data_root = 'data/synth/none/'
-classes = ('pedestrian', )
 img_scale = (192, 192)
-backend_args = None
 
-# No photometric augmentation on the source domain: the benchmark measures
-# how a tracker trained on one look copes with another.
-train_pipeline = [
-    dict(
-        type='UniformRefFrameSample',
-        num_ref_imgs=1,
-        frame_range=4,
-        filter_key_img=True),
-    dict(
-        type='TransformBroadcaster',
-        share_random_params=True,
-        transforms=[
-            dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
-            dict(type='LoadTrackAnnotations'),
-            dict(
-                type='RandomResize',
-                scale=img_scale,
-                ratio_range=(0.8, 1.2),
-                keep_ratio=True,
-                clip_object_border=False),
-        ]),
-    dict(
-        type='TransformBroadcaster',
-        share_random_params=False,
-        transforms=[
-            dict(
-                type='RandomCrop', crop_size=img_scale, bbox_clip_border=False)
-        ]),
-    dict(
-        type='TransformBroadcaster',
-        share_random_params=True,
-        transforms=[dict(type='RandomFlip', prob=0.5)]),
-    dict(type='PackTrackInputs')
+# mot_challenge.py's pipelines at 192 px, reference frames within 4 frames
+# of the key frame, and no photometric augmentation on the source domain:
+# the benchmark measures how a tracker trained on one look copes with
+# another.
+train_pipeline = _base_.train_pipeline
+train_pipeline[0].frame_range = 4  # UniformRefFrameSample
+train_pipeline[1].transforms = [
+    t for t in train_pipeline[1].transforms
+    if t.type != 'PhotoMetricDistortion'
 ]
-
-test_pipeline = [
-    dict(
-        type='TransformBroadcaster',
-        transforms=[
-            dict(type='LoadCheckedImageFromFile', backend_args=backend_args),
-            dict(type='Resize', scale=img_scale, keep_ratio=True),
-            dict(type='LoadTrackAnnotations')
-        ]),
-    dict(type='PackTrackInputs')
-]
+train_pipeline[1].transforms[2].scale = img_scale  # RandomResize
+train_pipeline[2].transforms[0].crop_size = img_scale  # RandomCrop
+test_pipeline = _base_.test_pipeline
+test_pipeline[0].transforms[1].scale = img_scale  # Resize
 
 train_dataloader = dict(
-    batch_size=2,
     num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='TrackImgSampler'),
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
-        visibility_thr=-1,
         ann_file='annotations/train_cocoformat.json',
-        data_prefix=dict(img_path='train/'),
-        metainfo=dict(classes=classes),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
     num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='TrackImgSampler'),
     dataset=dict(
-        type=dataset_type,
         data_root=data_root,
         ann_file='annotations/val_cocoformat.json',
         data_prefix=dict(img_path='val/'),
-        metainfo=dict(classes=classes),
-        test_mode=True,
         pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='TrackImgSampler'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/val_cocoformat.json',
-        data_prefix=dict(img_path='val/'),
-        metainfo=dict(classes=classes),
-        test_mode=True,
-        pipeline=test_pipeline))
-
-val_evaluator = [
-    dict(type='CocoVideoMetric', metric=['bbox'], classwise=True),
-    dict(type='MOTChallengeMetric', metric=['HOTA', 'CLEAR', 'Identity'])
-]
-test_evaluator = val_evaluator
+test_dataloader = val_dataloader

@@ -1,49 +1,28 @@
-# Unlabelled target frames of the synthetic benchmark in DARTH's four views,
-# made in the dataloader workers:
-#   pseudo P = resize(frame)          (teacher pseudo-labels on it)
-#   teacher T = geometric(P)          student S = photometric(T)
-#   contrastive C = geometric'(P) + photometric'
-# Test / val: the labelled target val split.
-_base_ = './synthetic.py'
+# DARTH target on the synthetic benchmark: the unlabelled frames of a
+# corrupted copy's train split in DARTH's views (darth_views.py at 192 px),
+# tested on its labelled val split.
+_base_ = ['./synthetic.py', './darth_views.py']
 
 target_root = 'data/synth/target-C/fog-3/'
-img_scale = (192, 192)
-geometric = [
-    dict(
-        type='RandomResize',
-        scale=img_scale,
-        ratio_range=(0.8, 1.2),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=img_scale, bbox_clip_border=False),
-    dict(type='RandomFlip', prob=0.5),
-]
-photometric = [dict(type='PhotoMetricDistortion')]
-pad = [dict(type='Pad', size=img_scale)]
+view_scale = _base_.img_scale
+online_crop = (64, 64)  # a third of the frame side
 
-darth_train_pipeline = [
-    dict(type='LoadCheckedImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(
-        type='MultiViewPipeline',
-        views=dict(
-            pseudo=dict(transforms=[]),
-            teacher=dict(transforms=geometric),
-            student=dict(source='teacher', transforms=photometric),
-            contrastive=dict(transforms=geometric + photometric)),
-        # padded after the photometric distortion (as DARTH): S and T differ
-        # only inside the image, their padded areas are identical
-        post=pad),
-    dict(type='PackTrackInputs', meta_keys=('view', 'view_homography')),
-]
 
-# AdaBN (configs/adabn/): the target frames as the tracker sees them at
-# test time, one view each
-adabn_train_pipeline = [
-    dict(type='LoadCheckedImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='MultiViewPipeline', views=dict(frame=dict(transforms=[]))),
-    dict(type='PackTrackInputs', meta_keys=('view', 'view_homography')),
-]
+def _sized(cfg):
+    """A darth_views.py pipeline at this data set's sizes."""
+    sizes = {_base_.view_scale: view_scale, _base_.online_crop: online_crop}
+    if isinstance(cfg, dict):
+        return {key: _sized(value) for key, value in cfg.items()}
+    if isinstance(cfg, list):
+        return [_sized(item) for item in cfg]
+    return sizes.get(cfg, cfg) if isinstance(cfg, tuple) else cfg
+
+
+geometric = _sized(_base_.geometric)
+pad = _sized(_base_.pad)
+darth_train_pipeline = _sized(_base_.darth_train_pipeline)
+adabn_train_pipeline = _sized(_base_.adabn_train_pipeline)
+online_adapt_pipeline = _sized(_base_.online_adapt_pipeline)
 # AdaBN's pass over them: changes to train_dataloader (the AdaBN configs, and
 # DARTH's bn_stats='target' start through train_cfg.bn_dataloader)
 adabn_dataloader = dict(
