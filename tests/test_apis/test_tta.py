@@ -169,17 +169,3 @@ def test_a_source_model_that_tracks_nothing_is_refused(monkeypatch):
     with pytest.raises(tta.SourceModelError, match='c.pth reaches HOTA 0.4'):
         tta.check_source_model(dict(HOTA=0.4), 'c.pth', 'x', min_hota=0.5)
 
-
-def test_source_stats_loader_follows_the_source_root():
-    from mmplug.apis.tta import Experiment
-    exp = Experiment('/data/src', source_split='half-train')
-    darth = osp.join('configs', 'darth')
-    assert exp.source_stats_options(osp.join(
-        darth, 'darth_faster-rcnn_r18_fpn_1e-align_cpu_synth.py')) == [
-        'train_cfg.source_stats_dataloader.dataset.data_root=/data/src/',
-        'train_cfg.source_stats_dataloader.dataset.ann_file='
-        'annotations/half-train_cocoformat.json',
-        'train_cfg.source_stats_dataloader.dataset.data_prefix.img_path='
-        'train/']
-    assert exp.source_stats_options(osp.join(
-        darth, 'darth_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py')) == []
