@@ -122,10 +122,10 @@ def test_frame_order_and_reset(synth_root, source_ckpt, tmp_path, reset,
                        frame.img_path, weight.detach().clone()))
         return track(self, idx, data_batch)
 
-    def spy_adapt(self, adapt_batch, outputs):
+    def spy_adapt(self, adapt_batch):
         view = adapt_batch['data_samples'][0].video_data_samples[0]
         events.append(('adapt', view.video_id, view.frame_id, view.img_path))
-        return adapt(self, adapt_batch, outputs)
+        return adapt(self, adapt_batch)
 
     def spy_reset(self):
         events.append(('reset', ))
