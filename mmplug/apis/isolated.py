@@ -40,7 +40,10 @@ def run_isolated(fn: Callable, *args, **kwargs) -> Any:
 
     ``fn`` must be importable by name (a module-level function); the child
     inherits ``sys.path`` and the environment, and prints to the same
-    terminal.
+    terminal. As for every 'spawn' process (and PyTorch's dataloader
+    workers under it), the child imports the caller's main script: a script
+    that runs steps must keep its work under
+    ``if __name__ == '__main__':``.
 
     Returns:
         What ``fn`` returned.
@@ -60,8 +63,11 @@ def run_isolated(fn: Callable, *args, **kwargs) -> Any:
     except EOFError:
         proc.join()
         raise ChildProcessError(
-            f'{fn.__name__} ended without a result (exit code '
-            f'{proc.exitcode}: killed, e.g. for memory?)') from None
+            f'the step process of {fn.__name__} ended without a result (exit '
+            f'code {proc.exitcode}): killed (e.g. for memory), or it failed '
+            'on start (its error is printed above; a script that runs steps '
+            "must keep its work under `if __name__ == '__main__':`)"
+        ) from None
     finally:
         receive.close()
     proc.join()
