@@ -7,9 +7,10 @@ does, and allows the types that mmengine checkpoints hold in torch's safe
 """
 from . import (datasets, engine, models, utils,  # noqa: F401 (registers)
                visualization)
+from .apis.config_files import configs_root, get_config_file
 from .utils.checkpoint import register_safe_globals
 from .version import __version__
 
 register_safe_globals()
 
-__all__ = ['__version__']
+__all__ = ['__version__', 'configs_root', 'get_config_file']

@@ -1,7 +1,7 @@
 """The embedded domain-shift demo (what `make demo` runs).
 
     python tools/demo.py [--corruption NAME] [--severity K] [--seeds 0,1,2]
-        [--methods adabn,darth,darth-online] [--work-dir DIR]
+        [--methods adabn,darth,darth-online] [--work-dir DIR] [--quick]
 
 Makes the synthetic source / target sets once (cached under --data-root),
 then per seed: trains the source QDTrack, tests it on source val and target
@@ -9,12 +9,14 @@ val, adapts it to the unlabelled target frames with each method (AdaBN,
 offline DARTH, online DARTH) and tests that on target val. Prints a table
 and writes <work-dir>/summary.json: per model / eval set and metric the
 mean and standard deviation over the seeds (percent). Finished runs are
-reused, so an interrupted demo continues where it stopped.
+reused when everything that determines them is the same (an interrupted
+demo continues where it stopped; another corruption in the same work dir
+reuses the source model and computes the target runs anew).
 """
 import argparse
 
 from mmplug.apis.demo import DEMO_METHODS, run_demo
-from mmplug.apis.tta import METHODS
+from mmplug.apis.experiment import METHODS, MIN_SOURCE_HOTA
 from mmplug.datasets.corruptions import CORRUPTIONS
 
 
@@ -38,14 +40,23 @@ def parse_args(argv=None):
         help='comma-separated adaptation methods, of: ' +
         ', '.join(m for m in METHODS if m != 'source'))
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--data-root', default='data/synth',
-                        help='where the synthetic sets are cached')
+    parser.add_argument('--data-root',
+                        help='where the synthetic sets are cached (default: '
+                        'data/synth; --quick: WORK_DIR/data)')
     parser.add_argument(
         '--darth-options',
         nargs='+',
         default=[],
         help='extra --cfg-options for the DARTH runs, e.g. '
-        'model.with_pcl=False (use a new --work-dir: results are reused)')
+        'model.with_pcl=False')
+    parser.add_argument('--quick', action='store_true',
+                        help='tiny synthetic data and no dataloader '
+                        'workers (tests; its source model tracks nothing: '
+                        'add --min-source-hota 0)')
+    parser.add_argument(
+        '--min-source-hota', type=float, default=MIN_SOURCE_HOTA,
+        help='stop when the source model reaches less HOTA on the clean '
+        'source val set (a collapsed training; default: %(default)s)')
     return parser.parse_args(argv)
 
 
@@ -53,7 +64,7 @@ def main(argv=None):
     args = parse_args(argv)
     run_demo(args.work_dir, args.corruption, args.severity, args.data_root,
              args.seeds, [m for m in args.methods.split(',') if m],
-             args.darth_options)
+             args.darth_options, args.quick, args.min_source_hota)
 
 
 if __name__ == '__main__':

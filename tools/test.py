@@ -13,7 +13,7 @@ import os
 
 from mmengine.config import DictAction
 
-from mmplug.apis import run_test, test_cfg_from_args
+from mmplug.apis import test
 
 
 def parse_args(argv=None):
@@ -58,7 +58,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    metrics = run_test(test_cfg_from_args(args))
+    metrics = test(args.config, args.checkpoint, args.work_dir,
+                   args.cfg_options, args.allow_new_keys, args.show_dir,
+                   args.out_dir, args.format_only, args.launcher)
     print(json.dumps(metrics, indent=2))
 
 

@@ -9,8 +9,7 @@ import os
 
 from mmengine.config import DictAction
 
-from mmplug.apis import build_runner, train_cfg_from_args
-from mmplug.apis.runner import check_data
+from mmplug.apis import train
 
 
 def parse_args(argv=None):
@@ -55,10 +54,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = train_cfg_from_args(args)
-    check_data(cfg, splits=('train', ))
-    runner = build_runner(cfg)
-    runner.train()
+    train(args.config, args.work_dir, args.cfg_options, args.resume,
+          args.amp, args.auto_scale_lr, args.allow_new_keys, args.launcher)
 
 
 if __name__ == '__main__':

@@ -8,3 +8,7 @@ _base_ = [
 ]
 
 model = {{_base_.darth_model}}
+
+# DARTH's protocol adapts on the frames it is tested on: the experiment
+# drivers refuse that unless a run (or its config) says so
+transductive = True

@@ -1,7 +1,8 @@
-from .runner import (build_runner, load_config, run_test, test_cfg_from_args,
-                     train_cfg_from_args)
+from .config_files import configs_root, get_config_file
+from .runner import (build_runner, load_config, run_test, test,
+                     test_cfg_from_args, train, train_cfg_from_args)
 
 __all__ = [
-    'build_runner', 'load_config', 'run_test', 'test_cfg_from_args',
-    'train_cfg_from_args'
+    'build_runner', 'configs_root', 'get_config_file', 'load_config',
+    'run_test', 'test', 'test_cfg_from_args', 'train', 'train_cfg_from_args'
 ]

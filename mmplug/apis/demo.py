@@ -1,18 +1,21 @@
-"""The embedded domain-shift demo behind ``make demo`` / tools/demo.py.
+"""The embedded domain-shift demo behind ``make demo`` (the demo command).
 
 1. make the synthetic source set (clean) and the target set (an ImageNet-C
    corruption of other videos; same val videos as the source), once;
-2. per seed: train the source QDTrack (tools/train.py) and test it on the
-   source val and target val splits (tools/test.py);
+2. per seed: train the source QDTrack and test it on the source val and
+   target val splits;
 3. adapt it to the target on the *unlabelled* target train split with
-   AdaBN and offline DARTH (tools/train.py), and online DARTH while
-   tracking (tools/test.py); test each on target val;
+   AdaBN and offline DARTH, and online DARTH while tracking; test each on
+   target val;
 4. print a table and write ``<work-dir>/summary.json``: mean and standard
    deviation over the seeds (a seed changes the source training and every
    adaptation run; the data set is the same for every seed).
 
 Source val and target val are the *same* videos (same seed), the target
-under the corruption, so the gap measures the domain shift alone.
+under the corruption, so the gap measures the domain shift alone. Every step
+is cached under the key of what determines it (:mod:`.experiment`): a demo
+of another corruption in the same work dir reuses the source model and
+computes every target cell anew.
 """
 import os
 import os.path as osp
@@ -24,14 +27,11 @@ from mmplug.datasets.converters import convert_mot_root
 from mmplug.datasets.converters.corrupt_mot import corrupt_mot_root
 from mmplug.datasets.synthetic import make_synthetic_mot
 from mmplug.utils.io import dump_json_atomic, file_lock
-from .tta import (REPO, Configs, Experiment, aggregate, check_methods,
-                  check_source_model, log)
+from .experiment import (MIN_SOURCE_HOTA, QUICK_OPTIONS, QUICK_SIZES,
+                         Experiment, aggregate, check_methods,
+                         check_source_model, log)
+from .cache_key import code_version
 
-_CONFIGS = Configs()
-SOURCE_CONFIG = _CONFIGS.source
-DARTH_CONFIG = _CONFIGS.darth
-ADABN_CONFIG = _CONFIGS.adabn
-ONLINE_CONFIG = _CONFIGS.online
 REPORTED = ('HOTA', 'MOTA', 'IDF1')
 # what the demo runs after source-on-source and source-on-target
 DEMO_METHODS = ('adabn', 'darth', 'darth-online')
@@ -175,44 +175,58 @@ def format_table(summary: Dict) -> str:
     return '\n'.join(lines)
 
 
-def write_gif(work_dir: str, target_root: str) -> str:
-    """Source-only vs. DARTH tracks on the first target val video (seed of
-    the first run)."""
+def write_gif(source_dir: str, darth_dir: str, target_root: str) -> str:
+    """Source-only vs. DARTH tracks on the first target val video (from the
+    keyed test runs ``source_dir`` and ``darth_dir``)."""
     from mmplug.visualization import comparison_gif
     val = osp.join(target_root, 'val')
     seq = sorted(os.listdir(val))[0]
     results = {
-        title: osp.join(work_dir, test, 'test', 'tracks', 'default-tracker',
-                        f'{seq}.txt')
-        for title, test in (('source only', 'source_on_target'),
-                            ('DARTH', 'darth_on_target'))
+        title: osp.join(run, 'tracks', 'default-tracker', f'{seq}.txt')
+        for title, run in (('source only', source_dir), ('DARTH', darth_dir))
     }
-    return comparison_gif(osp.join(val, seq, 'img1'), results,
-                          osp.join(work_dir, f'{seq}_source_vs_darth.gif'))
+    out = osp.join(osp.dirname(osp.dirname(osp.dirname(darth_dir))),
+                   f'{seq}_source_vs_darth.gif')
+    return comparison_gif(osp.join(val, seq, 'img1'), results, out)
 
 
 def run_demo(work_dir: str = 'work_dirs/demo',
              corruption: str = 'fog',
              severity: int = 3,
-             data_root: str = 'data/synth',
+             data_root: Optional[str] = None,
              seeds: Sequence[int] = (0, ),
              methods: Sequence[str] = DEMO_METHODS,
-             darth_options: Optional[List[str]] = None) -> Dict:
-    """The whole demo; returns the summary written to summary.json."""
+             darth_options: Optional[List[str]] = None,
+             quick: bool = False,
+             min_source_hota: float = MIN_SOURCE_HOTA) -> Dict:
+    """The whole demo; returns the summary written to summary.json.
+
+    Args:
+        data_root (str, optional): Where the synthetic sets are cached
+            (default ``data/synth``; quick: ``<work_dir>/data``).
+        quick (bool): Tiny synthetic data, no dataloader workers (tests).
+        min_source_hota (float): Refuse a source model below this HOTA on
+            the clean source val set (the quick one tracks nothing: 0).
+    """
     start = time.time()
     methods = check_methods(methods)
-    roots = make_synthetic_sets(data_root)
+    if data_root is None:
+        data_root = osp.join(work_dir, 'data') if quick else 'data/synth'
+    roots = make_synthetic_sets(data_root, **(QUICK_SIZES if quick else {}))
     target = corrupted_root(roots['target'], corruption, severity)
-    exp = Experiment(roots['source'])
+    exp = Experiment(roots['source'], quick=QUICK_OPTIONS if quick else [])
     runs: Dict[str, List[Dict]] = {}
+    record = runs.setdefault
+    checkpoints = {}
     for seed in seeds:
         seed_dir = osp.join(work_dir, f'seed{seed}')
         ckpt = exp.source_model(osp.join(seed_dir, 'source'), seed)
-        record = runs.setdefault
+        checkpoints[seed] = ckpt
         clean = exp.test_source(
             ckpt, roots['source'], osp.join(seed_dir, 'source_on_source',
                                             'test'))
-        check_source_model(clean, ckpt, 'the clean source val set')
+        check_source_model(clean, ckpt, 'the clean source val set',
+                           min_source_hota)
         record('source_on_source', []).append(clean)
         record('source_on_target', []).append(
             exp.run('source', ckpt, target,
@@ -229,14 +243,50 @@ def run_demo(work_dir: str = 'work_dirs/demo',
         seed_changes='source training and every adaptation run (the data '
         'set is the same)', std='sample standard deviation over the seeds')
     summary.update({name: aggregate(r) for name, r in runs.items()})
+    summary['meta'] = dict(
+        target_root=osp.abspath(target), quick=quick,
+        darth_options=list(darth_options or []),
+        transductive=exp.transductive,
+        adapted_on_test_frames=sorted(exp.adapted_on_test_frames),
+        source_checkpoints={str(k): v for k, v in checkpoints.items()},
+        test_runs=exp.test_dirs, code=code_version())
     dump_json_atomic(summary, osp.join(work_dir, 'summary.json'), indent=2)
     print('\n' + format_table(summary))
     if 'darth' in methods:
-        gif = write_gif(osp.join(work_dir, f'seed{seeds[0]}'), target)
+        first = osp.join(work_dir, f'seed{seeds[0]}')
+        gif = write_gif(
+            exp.test_dirs[osp.join(first, 'source_on_target', 'test')],
+            exp.test_dirs[osp.join(first, 'darth_on_target', 'test')],
+            target)
         log(f'before / after adaptation on one target video: {gif}')
     log(f'done in {(time.time() - start) / 60:.1f} min; summary: '
-        f'{osp.join(work_dir, "summary.json")}')
+        f'{osp.join(work_dir, "summary.json")}; source model(s): '
+        + ', '.join(checkpoints.values()))
     return summary
 
 
-__all__ = ['run_demo', 'make_synthetic_sets', 'corrupted_root', 'REPO']
+def demo_source_checkpoint(work_dir: str = 'work_dirs/demo',
+                           seed: int = 0) -> str:
+    """The source checkpoint of ``seed`` in the last demo run in
+    ``work_dir`` (from its summary.json).
+
+    Raises:
+        FileNotFoundError: When no finished demo there trained one.
+    """
+    import json
+    path = osp.join(work_dir, 'summary.json')
+    ckpt = None
+    if osp.isfile(path):
+        with open(path) as f:
+            ckpt = json.load(f).get('meta', {}).get(
+                'source_checkpoints', {}).get(str(seed))
+    if not ckpt or not osp.isfile(ckpt):
+        raise FileNotFoundError(
+            f'no source checkpoint of seed {seed} from a finished demo in '
+            f'{work_dir} ({path}): run `make demo` first, or pass '
+            '--checkpoint')
+    return ckpt
+
+
+__all__ = ['run_demo', 'make_synthetic_sets', 'corrupted_root',
+           'demo_source_checkpoint']

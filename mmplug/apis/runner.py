@@ -1,13 +1,14 @@
-"""What tools/train.py and tools/test.py do, as importable functions.
+"""Train and test in-process: :func:`train` and :func:`test`.
 
-Thin layers over mmengine's Runner, following mmdet's tools: load the config,
-merge ``--cfg-options`` (strictly), set work dir / resume / AMP / launcher,
-build the Runner and run it.
+The train and test commands are thin wrappers of these two. Thin layers over
+mmengine's Runner, following mmdet's tools: load the config, merge
+``--cfg-options`` (strictly), set work dir / resume / AMP / launcher, build
+the Runner and run it.
 """
 import os
 import os.path as osp
 from argparse import Namespace
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -81,7 +82,7 @@ def build_runner(cfg: Config) -> Runner:
 
 
 def train_cfg_from_args(args: Namespace) -> Config:
-    """Config for training from tools/train.py's arguments."""
+    """Config for training from the train command's arguments."""
     cfg = load_config(args.config, args.cfg_options, args.allow_new_keys)
     cfg.launcher = args.launcher
     cfg.work_dir = _work_dir(cfg, args)
@@ -105,7 +106,8 @@ def train_cfg_from_args(args: Namespace) -> Config:
 
 
 def test_cfg_from_args(args: Namespace) -> Config:
-    """Config for testing a checkpoint from tools/test.py's arguments."""
+    """Config for testing a checkpoint from the test command's
+    arguments."""
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg = load_config(args.config, args.cfg_options, args.allow_new_keys)
@@ -159,3 +161,86 @@ def run_test(cfg: Config) -> Dict[str, float]:
         dump_json_atomic(metrics, osp.join(cfg.work_dir, 'metrics.json'),
                          indent=2)
     return metrics
+
+
+def _set_local_rank() -> None:
+    # mmengine reads LOCAL_RANK; the launchers set it, a plain call does not
+    os.environ.setdefault('LOCAL_RANK', '0')
+
+
+def train(config: str,
+          work_dir: Optional[str] = None,
+          cfg_options: Optional[dict] = None,
+          resume: Union[None, bool, str] = None,
+          amp: bool = False,
+          auto_scale_lr: bool = False,
+          allow_new_keys: bool = False,
+          launcher: str = 'none') -> Optional[str]:
+    """Train a model from a config (what the train command runs).
+
+    Args:
+        config (str): Config file.
+        work_dir (str, optional): Logs and checkpoints (default: the
+            config's ``work_dir``, else ``./work_dirs/<config name>``).
+        cfg_options (dict, optional): Overrides ``{dotted key: value}``; a
+            key the config lacks is an error unless ``allow_new_keys``.
+        resume (bool | str, optional): True (or ``'auto'``): continue from
+            the latest checkpoint in the work dir; a path: from that one.
+        amp (bool): Automatic mixed precision (``AmpOptimWrapper``).
+        auto_scale_lr (bool): Scale the lr from
+            ``auto_scale_lr.base_batch_size`` to the actual total batch.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        str | None: The checkpoint ``last_checkpoint`` names (on rank 0).
+    """
+    _set_local_rank()
+    cfg = train_cfg_from_args(Namespace(
+        config=config, work_dir=work_dir, cfg_options=cfg_options,
+        allow_new_keys=allow_new_keys, launcher=launcher,
+        auto_scale_lr=auto_scale_lr, amp=amp,
+        resume='auto' if resume is True else (resume or None)))
+    check_data(cfg, splits=('train', ))
+    build_runner(cfg).train()
+    marker = osp.join(cfg.work_dir, 'last_checkpoint')
+    if not osp.isfile(marker):
+        return None
+    with open(marker) as f:
+        return f.read().strip()
+
+
+def test(config: str,
+         checkpoint: str,
+         work_dir: Optional[str] = None,
+         cfg_options: Optional[dict] = None,
+         allow_new_keys: bool = False,
+         show_dir: Optional[str] = None,
+         out_dir: Optional[str] = None,
+         format_only: bool = False,
+         launcher: str = 'none') -> Dict[str, float]:
+    """Test a checkpoint (what the test command runs).
+
+    Args:
+        config (str): Config file.
+        checkpoint (str): Checkpoint file.
+        work_dir (str, optional): Logs and ``metrics.json``.
+        cfg_options (dict, optional): Overrides, as for :func:`train`.
+        show_dir (str, optional): Draw every frame's tracks there.
+        out_dir (str, optional): A new or empty folder for the tracks as
+            MOTChallenge files ``<out_dir>/default-tracker/<seq>.txt``.
+        format_only (bool): With ``out_dir``: only write the files.
+        launcher (str): As for :func:`train`.
+
+    Returns:
+        dict: The flat metrics, also written to ``<work_dir>/metrics.json``.
+    """
+    _set_local_rank()
+    return run_test(test_cfg_from_args(Namespace(
+        config=config, checkpoint=checkpoint, work_dir=work_dir,
+        cfg_options=cfg_options, allow_new_keys=allow_new_keys,
+        launcher=launcher, show_dir=show_dir, out_dir=out_dir,
+        format_only=format_only)))
+
+
+# a function named ``test`` is no pytest test (tests import it)
+test.__test__ = False

@@ -170,3 +170,20 @@ def test_truncated_image_names_the_file(synth_root, tmp_path):
                                 'train_cfg.max_epochs=1'), check=False)
     assert proc.returncode != 0
     assert f'{victim} is a truncated JPEG' in proc.stderr
+
+
+def test_in_process_train_and_test_check_before_any_work(synth_root,
+                                                         tmp_path):
+    """The commands are thin wrappers of mmplug.apis.train / test, which
+    refuse bad input in-process before building a runner."""
+    from mmplug import apis
+    from mmplug.utils.config import ConfigKeyError
+    options = dict(o.split('=', 1) for o in retarget_options(synth_root))
+    with pytest.raises(ConfigKeyError, match='did you mean depth'):
+        apis.train(SYNTH_CONFIG, str(tmp_path / 'w'),
+                   dict(options, **{'model.detector.backbone.dept': 18}))
+    with pytest.raises(FileNotFoundError, match='nothing.pth does not exist'):
+        apis.test(SYNTH_CONFIG, str(tmp_path / 'nothing.pth'),
+                  str(tmp_path / 't'), options)
+    assert not os.listdir(tmp_path)
+    assert apis.test.__test__ is False  # pytest does not collect it

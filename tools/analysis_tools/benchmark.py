@@ -6,7 +6,7 @@
         [--frame-size 1920x1080] [--out result.json]
 
 Interleaves the two kinds of step in one run at equal batch size and
-resolution (see mmplug/apis/benchmark.py) and prints
+resolution (see mmplug/apis/step_benchmark.py) and prints
 `darth_step/qdtrack_step = X.XX` as its last line; on CUDA also the peak
 GPU memory of each step.
 
@@ -22,11 +22,11 @@ import json
 import os.path as osp
 import tempfile
 
-from mmplug.apis.benchmark import (PRESETS, benchmark, preset_configs,
-                                   random_source_checkpoint)
-from mmplug.apis.demo import REPO
+from mmplug.apis.demo import demo_source_checkpoint
+from mmplug.apis.step_benchmark import (PRESETS, benchmark, preset_configs,
+                                        random_source_checkpoint)
 
-DEMO_CHECKPOINT = 'work_dirs/demo/seed0/source/epoch_6.pth'
+DEMO_WORK_DIR = 'work_dirs/demo'
 
 
 def frame_size(text):
@@ -45,7 +45,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--checkpoint',
         help='source QDTrack checkpoint both models start from (default: '
-        f'synth: {DEMO_CHECKPOINT}, from `make demo`; r50: random weights)')
+        'synth: the seed-0 source model of the demo in '
+        f'{DEMO_WORK_DIR} (`make demo`); r50: random weights)')
     parser.add_argument('--random-weights', action='store_true',
                         help='start from seeded random weights')
     parser.add_argument('--data-root', default='data/synth')
@@ -66,17 +67,13 @@ def main(argv=None):
     args = parse_args(argv)
     preset = args.preset or ('r50' if args.device.startswith('cuda')
                              else 'synth')
-    source_cfg, darth_cfg = preset_configs(preset, REPO, args.data_root,
+    source_cfg, darth_cfg = preset_configs(preset, args.data_root,
                                            args.frame_size)
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = args.checkpoint
         if checkpoint is None and preset == 'synth' and \
                 not args.random_weights:
-            checkpoint = DEMO_CHECKPOINT
-            if not osp.isfile(checkpoint):
-                raise FileNotFoundError(
-                    f'checkpoint {checkpoint} does not exist: run `make '
-                    'demo` first, or pass --checkpoint or --random-weights')
+            checkpoint = demo_source_checkpoint(DEMO_WORK_DIR)
         if checkpoint is None or args.random_weights:
             checkpoint = random_source_checkpoint(
                 source_cfg, osp.join(tmp, 'random_source.pth'))

@@ -6,7 +6,7 @@
 
 Tracks the first --videos target val videos of the synthetic demo three
 ways, interleaved --repeats times in one process (see
-mmplug/apis/benchmark.py:online_benchmark): plain tracking (TestLoop),
+mmplug/apis/step_benchmark.py:online_benchmark): plain tracking (TestLoop),
 online adaptation on every frame, and with the skip rule. Prints
 `online_frame/track_frame = X.XX` and
 `online_skip_frame/track_frame = X.XX (adapted on Y % of the frames)`.
@@ -18,18 +18,18 @@ import tempfile
 
 from mmengine.config import Config
 
-from mmplug.apis.benchmark import online_benchmark
-from mmplug.apis.demo import ONLINE_CONFIG, REPO
+from mmplug.apis.demo import demo_source_checkpoint
+from mmplug.apis.experiment import Configs
+from mmplug.apis.step_benchmark import online_benchmark
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--config', default=ONLINE_CONFIG,
-                        help='online adaptation config')
+    parser.add_argument('--config', help='online adaptation config '
+                        "(default: the CPU synthetic one)")
     parser.add_argument('--checkpoint',
-                        default='work_dirs/demo/seed0/source/epoch_6.pth',
-                        help='source checkpoint (default: the one `make '
-                        'demo` trains)')
+                        help='source checkpoint (default: the seed-0 one '
+                        '`make demo` trains in work_dirs/demo)')
     parser.add_argument('--data-root', default=None,
                         help='target root with annotations/val_cocoformat'
                         '.json and val/ (default: the demo target)')
@@ -44,19 +44,16 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(
-            f'checkpoint {args.checkpoint} does not exist: run `make demo` '
-            'first or pass --checkpoint')
-    cfg = Config.fromfile(args.config)
-    if args.data_root:
-        cfg.test_dataloader.dataset.data_root = osp.abspath(
-            args.data_root) + '/'
-    elif not osp.isabs(cfg.test_dataloader.dataset.data_root):
-        cfg.test_dataloader.dataset.data_root = osp.join(
-            REPO, cfg.test_dataloader.dataset.data_root)
+    checkpoint = args.checkpoint or demo_source_checkpoint()
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
+    cfg = Config.fromfile(args.config or Configs().online)
+    # a relative data root is relative to the current folder, as for the
+    # test command
+    cfg.test_dataloader.dataset.data_root = osp.abspath(
+        args.data_root or cfg.test_dataloader.dataset.data_root) + '/'
     with tempfile.TemporaryDirectory() as tmp:
-        res = online_benchmark(cfg, osp.abspath(args.checkpoint),
+        res = online_benchmark(cfg, osp.abspath(checkpoint),
                                args.work_dir or tmp, args.videos,
                                args.repeats, args.skip_conf_thr)
     print(f'{args.videos} videos, {args.repeats} interleaved repeats; '

@@ -14,13 +14,17 @@ model is trained per seed on --source-split of --source-root (default
 ROOT) unless --source-checkpoint is given, and every method adapts on the
 unlabelled --adapt-split of each corrupted copy and is tested on its
 --test-split. Writes DIR/results.json, results.md and results.png; finished
-cells are reused, so a killed sweep continues where it stopped.
+cells are reused when everything that determines them is the same (configs,
+options, data, checkpoints, code), so a killed sweep continues where it
+stopped and a changed input recomputes only the cells it touches. An
+adaptation split that shares frames with the test split is refused unless
+--transductive (DARTH's protocol adapts on its test set).
 """
 import argparse
 
-from mmplug.apis.tta import METHODS, MIN_SOURCE_HOTA, Configs
-from mmplug.apis.tta_benchmark import (DEFAULT_CORRUPTIONS, DEFAULT_METHODS,
-                                       run_sweep)
+from mmplug.apis.experiment import METHODS, MIN_SOURCE_HOTA, Configs
+from mmplug.apis.robustness_sweep import (DEFAULT_CORRUPTIONS,
+                                          DEFAULT_METHODS, run_sweep)
 from mmplug.datasets.corruptions import COMMON, FAMILIES
 
 
@@ -73,13 +77,17 @@ def parse_args(argv=None):
     parser.add_argument(
         '--darth-options', nargs='+', default=[],
         help='extra --cfg-options of the offline DARTH runs, e.g. '
-        'train_cfg.max_epochs=1 (a shorter schedule); use a new --work-dir '
-        'when changing them: finished cells are reused')
+        'train_cfg.max_epochs=1 (a shorter schedule)')
     parser.add_argument(
         '--min-source-hota', type=float, default=MIN_SOURCE_HOTA,
         help='stop when a source model reaches less HOTA on the clean test '
         'split of the source root (a collapsed training; default: '
         '%(default)s)')
+    parser.add_argument(
+        '--transductive', action='store_true',
+        help='allow an --adapt-split that shares frames with --test-split '
+        '(adapting on the test set, as DARTH does); recorded in '
+        'results.json')
     parser.add_argument('--quick', action='store_true',
                         help='tiny synthetic data and no dataloader '
                         'workers (tests)')
@@ -95,7 +103,7 @@ def main(argv=None):
               args.data_root, args.source_root, configs, args.source_split,
               args.adapt_split, args.test_split, args.source_checkpoint,
               args.quick, args.workers, args.darth_options,
-              args.min_source_hota)
+              args.min_source_hota, args.transductive)
 
 
 if __name__ == '__main__':

@@ -1,56 +1,57 @@
-"""Test-time adaptation experiments from the user-facing tools.
+"""Test-time adaptation experiments: what the demo and the sweep run.
 
-The building blocks of ``tools/demo.py`` and of the robustness sweep
-(``tools/analysis_tools/tta_benchmark.py``): train a source model, adapt it
-with a method on unlabelled target frames, test it, each step one
-``tools/train.py`` / ``tools/test.py`` run in a subprocess (the commands a
-user would type, printed before they run). Every result is written
-atomically and reused when present, so an interrupted experiment continues
-where it stopped.
+Train a source model, adapt it with a method on unlabelled target frames,
+test it; each of these is a cached step (:mod:`.steps`).
 """
-import json
 import math
-import os
 import os.path as osp
-import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from mmplug.utils.io import dump_json_atomic
+from .cache_key import check_disjoint
+from .config_files import get_config_file
+from .runner import load_config
+from .steps import (METRICS, final_checkpoint, log, log_command,  # noqa
+                    parse_options, test, train)
+# tiny synthetic data and no dataloader workers: the quick setting (tests)
+QUICK_SIZES = dict(size=96, train_videos=2, val_videos=1, frames=8,
+                   target_train_videos=2)
+QUICK_OPTIONS = [
+    f'{split}_dataloader.{key}'
+    for split in ('train', 'test')
+    for key in ('num_workers=0', 'persistent_workers=False')
+]
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = osp.join(REPO, 'configs')
-METRICS = ('HOTA', 'MOTA', 'IDF1', 'DetA', 'AssA')
+
+def _config(name: str):
+    return field(default_factory=lambda: get_config_file(name))
 
 
 @dataclass
 class Configs:
-    """The configs an experiment runs (default: the CPU synthetic ones)."""
-    source: str = osp.join(CONFIGS, 'qdtrack',
-                           'qdtrack_faster-rcnn_r18_fpn_2xb2-cpu_synth.py')
-    darth: str = osp.join(CONFIGS, 'darth',
-                          'darth_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py')
-    adabn: str = osp.join(CONFIGS, 'adabn',
-                          'adabn_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py')
-    online: str = osp.join(
-        CONFIGS, 'darth',
-        'darth-online_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py')
+    """The configs an experiment runs (default: the CPU synthetic ones
+    installed with the package)."""
+    source: str = _config('qdtrack/qdtrack_faster-rcnn_r18_fpn_2xb2-cpu_'
+                          'synth.py')
+    darth: str = _config('darth/darth_faster-rcnn_r18_fpn_cpu_synth-none-'
+                         'to-fog.py')
+    adabn: str = _config('adabn/adabn_faster-rcnn_r18_fpn_cpu_synth-none-'
+                         'to-fog.py')
+    online: str = _config('darth/darth-online_faster-rcnn_r18_fpn_cpu_'
+                          'synth-none-to-fog.py')
 
 
 @dataclass(frozen=True)
 class Method:
     """How a method adapts: ``kind`` is ``'source'`` (no adaptation),
-    ``'offline'`` (a ``tools/train.py`` run on the unlabelled adaptation
-    split, then ``tools/test.py``) or ``'online'`` (one ``tools/test.py``
-    run that adapts while tracking); ``config`` names a field of
-    :class:`Configs`; ``options`` are extra ``--cfg-options``."""
+    ``'offline'`` (a training run on the unlabelled adaptation split, then
+    a test run) or ``'online'`` (one test run that adapts while tracking);
+    ``config`` names a field of :class:`Configs`; ``options`` are extra
+    ``--cfg-options``."""
     kind: str
     config: str = ''
     options: Tuple[str, ...] = ()
     help: str = ''
-
 
 METHODS: Dict[str, Method] = {
     'source': Method('source', 'source', help='the source model, unadapted'),
@@ -94,19 +95,6 @@ def check_methods(names: Sequence[str]) -> List[str]:
     return list(names)
 
 
-def log(msg: str) -> None:
-    print(f'[tta {time.strftime("%H:%M:%S")}] {msg}', flush=True)
-
-
-def run_tool(args: List[str]) -> None:
-    """Run a tools/ script with this interpreter, streaming its output."""
-    cmd = [sys.executable] + args
-    log('$ ' + ' '.join(cmd))
-    env = dict(os.environ)
-    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
-    subprocess.run(cmd, cwd=REPO, env=env, check=True)
-
-
 def img_dir(split: str) -> str:
     """Image folder of an annotation split (mot2coco's half splits come
     from ``train``)."""
@@ -123,62 +111,6 @@ def split_options(loader: str, root: str, split: str) -> List[str]:
         f'{key}.ann_file=annotations/{split}_cocoformat.json',
         f'{key}.data_prefix.img_path={img_dir(split)}/'
     ]
-
-
-def final_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint ``last_checkpoint`` names, if the run finished it."""
-    marker = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(marker):
-        return None
-    with open(marker) as f:
-        path = f.read().strip()
-    return path if osp.isfile(path) else None
-
-
-def train(config: str, work_dir: str, options: Sequence[str]) -> str:
-    """``tools/train.py`` unless its final checkpoint exists; returns it."""
-    done = osp.join(work_dir, 'done.json')
-    if osp.isfile(done):
-        with open(done) as f:
-            ckpt = json.load(f)['checkpoint']
-        if osp.isfile(ckpt):
-            log(f'reusing {ckpt}')
-            return ckpt
-    # an interrupted run continues from its last checkpoint
-    resume = ['--resume'] if final_checkpoint(work_dir) else []
-    run_tool([osp.join('tools', 'train.py'), config, '--work-dir', work_dir]
-             + resume + ['--cfg-options'] + list(options))
-    ckpt = final_checkpoint(work_dir)  # train.py ended without an error
-    if ckpt is None:
-        raise RuntimeError(f'training in {work_dir} left no checkpoint')
-    dump_json_atomic(dict(checkpoint=ckpt), done)
-    return ckpt
-
-
-def test(config: str, ckpt: str, work_dir: str, options: Sequence[str],
-         out_dir: bool = False) -> Dict[str, float]:
-    """``tools/test.py`` unless its result exists; metrics in percent (and
-    ``adapted_fraction`` for online runs)."""
-    result = osp.join(work_dir, 'result.json')
-    if osp.isfile(result):
-        with open(result) as f:
-            return json.load(f)
-    args = [osp.join('tools', 'test.py'), config, ckpt, '--work-dir',
-            work_dir]
-    if out_dir:
-        tracks = osp.join(work_dir, 'tracks')
-        if osp.isdir(tracks):  # an interrupted run's output (ours)
-            import shutil
-            shutil.rmtree(tracks)
-        args += ['--out-dir', tracks]
-    run_tool(args + ['--cfg-options'] + list(options))
-    with open(osp.join(work_dir, 'metrics.json')) as f:
-        metrics = json.load(f)
-    out = {k: round(100 * metrics[k], 2) for k in METRICS}
-    if 'adapted_fraction' in metrics:
-        out['adapted_fraction'] = round(metrics['adapted_fraction'], 4)
-    dump_json_atomic(out, result, indent=2)
-    return out
 
 
 # below this HOTA on its own clean test split a source model tracks (almost)
@@ -206,12 +138,11 @@ def check_source_model(metrics: Dict[str, float], ckpt: str, where: str,
         'adapted from it can be compared. Most likely its training '
         'collapsed: in its training log the RoI classifier `acc` stays at '
         "the background share (~75) and `loss_bbox` does not fall; "
-        'tools/analysis_tools/roi_head_units.py counts the dead ReLU units '
-        'of its RoI head (in the collapse we saw, 87 % of the second FC). '
-        'Train it with another seed (or a lower optim_wrapper.optimizer.lr '
-        'or a longer warm-up), or '
-        'give the sweep a working one (tta_benchmark.py '
-        '--source-checkpoint).')
+        'the RoI-unit counter (roi_head_units.py) counts the dead ReLU '
+        'units of its RoI head (in the collapse we saw, 87 % of the second '
+        'FC). Train it with another seed (or a lower '
+        'optim_wrapper.optimizer.lr or a longer warm-up), or give the sweep '
+        'a working one (--source-checkpoint).')
 
 
 @dataclass
@@ -228,6 +159,15 @@ class Experiment:
         quick (list[str]): Extra ``--cfg-options`` for every run (tests).
         min_source_hota (float): :meth:`checked_source_model` refuses a
             source model below this HOTA on its clean test split.
+        transductive (bool): Allow adaptation frames that are test frames
+            (DARTH's protocol adapts on its test set); without it such a run
+            is refused (a config may also declare ``transductive = True``).
+
+    Attributes:
+        steps_run (int): Steps computed now (not reused from the cache).
+        test_dirs (dict): Cell folder -> keyed folder of its test run.
+        adapted_on_test_frames (set): Methods whose adaptation frames were
+            test frames (allowed by ``transductive``).
     """
     source_root: str
     configs: Configs = field(default_factory=Configs)
@@ -237,11 +177,27 @@ class Experiment:
     source_checkpoint: Optional[str] = None
     quick: List[str] = field(default_factory=list)
     min_source_hota: float = MIN_SOURCE_HOTA
+    transductive: bool = False
+    steps_run: int = field(default=0, init=False)
+    test_dirs: Dict[str, str] = field(default_factory=dict, init=False)
+    adapted_on_test_frames: set = field(default_factory=set, init=False)
+
+    def _train(self, *args, **kwargs) -> str:
+        ckpt, ran = train(*args, **kwargs)
+        self.steps_run += ran
+        return ckpt
+
+    def _test(self, config: str, ckpt: str, cell_dir: str,
+              options: Sequence[str], out_dir: bool) -> Dict[str, float]:
+        metrics, run_dir, ran = test(config, ckpt, cell_dir, options, out_dir)
+        self.steps_run += ran
+        self.test_dirs[cell_dir] = run_dir
+        return metrics
 
     def source_model(self, work_dir: str, seed: int) -> str:
         if self.source_checkpoint:
             return self.source_checkpoint
-        return train(
+        return self._train(
             self.configs.source, work_dir,
             split_options('train', self.source_root, self.source_split) +
             split_options('val', self.source_root, self.test_split) +
@@ -263,24 +219,20 @@ class Experiment:
 
     def test_source(self, ckpt: str, root: str, work_dir: str,
                     out_dir: bool = False) -> Dict[str, float]:
-        return test(self.configs.source, ckpt, work_dir,
-                    split_options('test', root, self.test_split) +
-                    self.quick, out_dir)
+        return self._test(self.configs.source, ckpt, work_dir,
+                          split_options('test', root, self.test_split) +
+                          self.quick, out_dir)
 
-    def source_stats_options(self, config: str) -> List[str]:
-        """``--cfg-options`` that point a config's
-        ``train_cfg.source_stats_dataloader`` (the source frames of
-        ``loss_feat_align``) at the source root and split; none when the
-        config has no such loader."""
-        from mmengine.config import Config
-        loader = Config.fromfile(config).get('train_cfg', {}).get(
-            'source_stats_dataloader')
-        if not loader:
-            return []
-        return [o.replace('train_dataloader.',
-                          'train_cfg.source_stats_dataloader.', 1)
-                for o in split_options('train', self.source_root,
-                                       self.source_split)]
+    def check_frames(self, method: str, config: str,
+                     adapt_options: Sequence[str],
+                     test_options: Sequence[str]) -> None:
+        """Refuse a method whose adaptation frames are test frames unless
+        the experiment or the config says ``transductive``."""
+        adapt_cfg = load_config(config, parse_options(adapt_options))
+        test_cfg = load_config(config, parse_options(test_options))
+        allowed = self.transductive or bool(adapt_cfg.get('transductive'))
+        if check_disjoint(adapt_cfg, test_cfg, allowed, f'method {method}'):
+            self.adapted_on_test_frames.add(method)
 
     def run(self, method: str, ckpt: str, target_root: str, work_dir: str,
             seed: int, out_dir: bool = False,
@@ -297,16 +249,15 @@ class Experiment:
         options = list(spec.options) + list(extra) + self.quick
         seeded = [f'randomness.seed={seed}'] + options
         if spec.kind == 'online':
-            return test(config, ckpt, osp.join(work_dir, 'test'),
-                        test_opts + seeded, out_dir)
-        adapted = train(
-            config, osp.join(work_dir, 'adapt'),
-            split_options('train', target_root, self.adapt_split) +
-            split_options('val', target_root, self.test_split) +
-            self.source_stats_options(config) +
-            [f'load_from={osp.abspath(ckpt)}'] + seeded)
-        return test(config, adapted, osp.join(work_dir, 'test'),
-                    test_opts + options, out_dir)
+            return self._test(config, ckpt, osp.join(work_dir, 'test'),
+                              test_opts + seeded, out_dir)
+        adapt_opts = split_options('train', target_root, self.adapt_split) + \
+            split_options('val', target_root, self.test_split) + seeded
+        self.check_frames(method, config, adapt_opts, test_opts + options)
+        adapted = self._train(config, osp.join(work_dir, 'adapt'),
+                              adapt_opts, load_from=ckpt)
+        return self._test(config, adapted, osp.join(work_dir, 'test'),
+                          test_opts + options, out_dir)
 
 
 def mean_std(values: Sequence[float]) -> Dict:

@@ -52,7 +52,7 @@ class Stepper:
         device (str): ``'cpu'`` or ``'cuda[:k]'``.
         ema_momentum (float): Student weight of the EMA teacher update.
         amp (bool): Mixed precision (mmengine's ``AmpOptimWrapper``, as
-            ``tools/train.py --amp``).
+            the train command's ``--amp``).
     """
 
     def __init__(self, cfg: Config, checkpoint: str, device: str,
@@ -149,20 +149,19 @@ def with_frame_size(pipeline: list, size: Tuple[int, int]) -> list:
     return out
 
 
-# what ``tools/analysis_tools/benchmark.py --preset`` benchmarks: the CPU
-# synthetic configs on the demo's data, or the R50 MOT17 configs at MOT17's
-# frame size on synthetic frames (nothing to download; random weights)
+# what the step benchmark's ``--preset`` runs (configs installed with the
+# package): the CPU synthetic configs on the demo's data, or the R50 MOT17
+# configs at MOT17's frame size on synthetic frames (nothing to download;
+# random weights)
 PRESETS = dict(
     synth=dict(
-        source='configs/qdtrack/qdtrack_faster-rcnn_r18_fpn_2xb2-cpu_synth.py',
-        darth='configs/darth/'
-        'darth_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py',
+        source='qdtrack/qdtrack_faster-rcnn_r18_fpn_2xb2-cpu_synth.py',
+        darth='darth/darth_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py',
         frame_size=None),
     r50=dict(
-        source='configs/qdtrack/'
-        'qdtrack_faster-rcnn_r50_fpn_8xb2-4e_mot17halftrain_test-'
-        'mot17halfval.py',
-        darth='configs/darth/darth_faster-rcnn_r50_fpn_4e_mot17halfval.py',
+        source='qdtrack/qdtrack_faster-rcnn_r50_fpn_8xb2-4e_mot17halftrain_'
+        'test-mot17halfval.py',
+        darth='darth/darth_faster-rcnn_r50_fpn_4e_mot17halfval.py',
         frame_size=(1920, 1080)))
 
 
@@ -173,7 +172,7 @@ def _point_train_at(cfg: Config, root: str, split: str = 'train') -> None:
     dataset.data_prefix = dict(img_path=f'{split}/')
 
 
-def preset_configs(preset: str, repo: str, data_root: str,
+def preset_configs(preset: str, data_root: str,
                    frame_size: Optional[Tuple[int, int]] = None
                    ) -> Tuple[Config, Config]:
     """The (QDTrack, DARTH) configs of a preset, their train dataloaders
@@ -185,8 +184,9 @@ def preset_configs(preset: str, repo: str, data_root: str,
         raise ValueError(f'preset must be one of {tuple(PRESETS)}, got '
                          f'{preset!r}')
     spec = PRESETS[preset]
-    source_cfg = Config.fromfile(osp.join(repo, spec['source']))
-    darth_cfg = Config.fromfile(osp.join(repo, spec['darth']))
+    from .config_files import get_config_file
+    source_cfg = Config.fromfile(get_config_file(spec['source']))
+    darth_cfg = Config.fromfile(get_config_file(spec['darth']))
     if preset == 'synth':
         from .demo import corrupted_root, make_synthetic_sets
         roots = make_synthetic_sets(data_root)

@@ -4,8 +4,11 @@ For every seed, one source model (trained on the clean source split, or
 given) is adapted with every method to every corrupted copy of the target
 root (``<root>-C/<corruption>-<severity>``, made by :func:`corrupted_root`)
 on its unlabelled adaptation split, and tested on its test split. Each cell
-(shift, method, seed) caches its result under ``WORK/<shift>/<method>/
-seed<k>/``; a killed sweep continues where it stopped. The results are
+(shift, method, seed) caches its runs under ``WORK/<shift>/<method>/
+seed<k>/{adapt,test}/<key>/``, keyed by everything that determines them
+(:mod:`.experiment`): a killed sweep continues where it stopped, and a sweep
+with other inputs in the same work dir computes the cells they change (and
+only those) beside the old ones, never mixing them into a table. The results are
 ``WORK/results.json`` (mean and sample std over seeds, percent),
 ``WORK/results.md`` (tables: shifts x methods) and ``WORK/results.png``
 (grouped HOTA bars with std error bars).
@@ -18,19 +21,15 @@ from typing import Dict, List, Optional, Sequence
 from mmplug.datasets.corruptions import check_corruption, family_of
 from mmplug.utils.io import dump_json_atomic, write_atomic
 from .demo import corrupted_root, make_synthetic_sets
-from .tta import (METHODS, METRICS, MIN_SOURCE_HOTA, Configs, Experiment,
-                  aggregate, check_methods, img_dir, log, mean_std)
+from .cache_key import code_version
+from .experiment import (METHODS, METRICS, MIN_SOURCE_HOTA, QUICK_OPTIONS,
+                         QUICK_SIZES, Configs, Experiment, aggregate,
+                         check_methods, img_dir, log, mean_std)
 
 # one or two per family, none of them the demo's (tuning) shift, fog
 DEFAULT_CORRUPTIONS = ('gaussian_noise', 'defocus_blur', 'motion_blur',
                        'snow', 'frost', 'contrast')
 DEFAULT_METHODS = ('source', 'adabn', 'darth')
-# tiny data and no dataloader workers: for tests
-QUICK_OPTIONS = [
-    f'{split}_dataloader.{key}'
-    for split in ('train', 'test')
-    for key in ('num_workers=0', 'persistent_workers=False')
-]
 
 
 class Progress:
@@ -95,13 +94,14 @@ def run_sweep(work_dir: str,
               quick: bool = False,
               workers: int = 1,
               darth_options: Sequence[str] = (),
-              min_source_hota: float = MIN_SOURCE_HOTA) -> Dict:
+              min_source_hota: float = MIN_SOURCE_HOTA,
+              transductive: bool = False) -> Dict:
     """Run (or continue) the sweep; returns the results of results.json.
 
     Args:
         work_dir (str): Cells and results.
         corruptions, severities: The shifts (ImageNet-C names, 1..5).
-        methods: Names of :data:`mmplug.apis.tta.METHODS`.
+        methods: Names of :data:`mmplug.apis.experiment.METHODS`.
         seeds: One source model per seed (unless ``source_checkpoint``).
         data_root (str, optional): Clean MOTChallenge-layout target root
             with annotations (mot2coco.py); its corrupted copies are the
@@ -117,33 +117,27 @@ def run_sweep(work_dir: str,
         darth_options (Sequence[str]): Extra ``--cfg-options`` of every
             offline DARTH run (the methods on the ``darth`` config), e.g.
             ``train_cfg.max_epochs=1`` for a shorter schedule; recorded in
-            ``results.json``.
+            ``results.json`` (their cells are keyed apart).
         min_source_hota (float): Stop, naming the checkpoint, when a
             source model's HOTA on the clean test split of the source root
             is below this (a collapsed training): its cells would be noise.
+        transductive (bool): Allow adaptation splits that share frames with
+            the test split (DARTH's protocol); refused otherwise.
     """
     methods = check_methods(methods)
     shifts = shift_names(corruptions, severities)
     if data_root is None:
-        sizes = dict(size=96, train_videos=2, val_videos=1, frames=8,
-                     target_train_videos=2) \
-            if quick else {}
+        sizes = QUICK_SIZES if quick else {}
         roots = make_synthetic_sets(
             osp.join(work_dir, 'data') if quick else 'data/synth', **sizes)
         data_root, source_root = roots['target'], roots['source']
-    # absolute, as the data roots: the tools run in the repository, so a
-    # path relative to the caller's folder would otherwise name another file
+    # absolute, as the data roots (recorded in results.json)
     config_paths = {k: osp.abspath(v)
                     for k, v in asdict(configs or Configs()).items()}
     exp = Experiment(source_root or data_root, Configs(**config_paths),
                      source_split, adapt_split, test_split,
                      source_checkpoint, QUICK_OPTIONS if quick else [],
-                     min_source_hota)
-    # the configs too: a cell made with another DARTH config must not be
-    # mixed into the table as if it were the same method
-    _check_settings(work_dir, dict(darth_options=list(darth_options),
-                                   data_root=osp.abspath(data_root),
-                                   quick=quick, configs=config_paths))
+                     min_source_hota, transductive)
     cells = [(shift, m, seed) for seed in seeds for shift in shifts
              for m in methods]
     progress = Progress(cells)
@@ -163,20 +157,26 @@ def run_sweep(work_dir: str,
                                 for s in (adapt_split, test_split)))
             for method in methods:
                 cell_dir = osp.join(work_dir, shift, method, f'seed{seed}')
-                cached = osp.isfile(osp.join(cell_dir, 'test', 'result.json'))
-                start = time.time()
+                steps, start = exp.steps_run, time.time()
                 extra = darth_options \
                     if METHODS[method].config == 'darth' else ()
                 results[(shift, method, seed)] = exp.run(
                     method, ckpt, target, cell_dir, seed, extra=extra)
                 progress.finished((shift, method, seed),
-                                  time.time() - start, cached,
+                                  time.time() - start,
+                                  exp.steps_run == steps,
                                   results[(shift, method, seed)]['HOTA'])
     out = summarize(results, shifts, methods, seeds)
     out['meta'] = dict(
         seeds=list(seeds), severities=list(severities),
         darth_options=list(darth_options), configs=config_paths,
         data_root=osp.abspath(data_root),
+        source_root=osp.abspath(exp.source_root),
+        splits=dict(source=source_split, adapt=adapt_split, test=test_split),
+        source_checkpoint=source_checkpoint, quick=quick,
+        transductive=transductive,
+        adapted_on_test_frames=sorted(exp.adapted_on_test_frames),
+        code=code_version(),
         seed_changes='adaptation only (one given source model)'
         if source_checkpoint else 'source training and adaptation',
         std='sample standard deviation over the seeds; the mean row '
@@ -193,22 +193,6 @@ def run_sweep(work_dir: str,
 def _corruption(shift: str) -> tuple:
     corruption, severity = shift.rsplit('-', 1)
     return corruption, int(severity)
-
-
-def _check_settings(work_dir: str, settings: Dict) -> None:
-    """Cells are reused by folder: refuse a work dir whose cells were made
-    with other settings (they would be mixed into the tables)."""
-    import json
-    path = osp.join(work_dir, 'settings.json')
-    if osp.isfile(path):
-        with open(path) as f:
-            old = json.load(f)
-        if old != settings:
-            raise ValueError(
-                f'{work_dir} holds cells made with other settings ({path}: '
-                f'{old}, now {settings}); use a new --work-dir')
-        return
-    dump_json_atomic(settings, path, indent=2)
 
 
 def summarize(results: Dict[tuple, Dict], shifts: Sequence[str],

@@ -13,8 +13,8 @@ import torch
 from mmengine.config import Config
 
 from mmdet.registry import MODELS
-from mmplug.apis.benchmark import benchmark
-from mmplug.apis.demo import DARTH_CONFIG
+from mmplug.apis.experiment import Configs
+from mmplug.apis.step_benchmark import benchmark
 
 from ..conftest import SYNTH_CONFIG, retarget
 
@@ -22,7 +22,7 @@ from ..conftest import SYNTH_CONFIG, retarget
 @pytest.fixture(scope='module')
 def result(synth_root, tmp_path_factory):
     source_cfg = retarget(Config.fromfile(SYNTH_CONFIG), synth_root)
-    darth_cfg = retarget(Config.fromfile(DARTH_CONFIG), synth_root)
+    darth_cfg = retarget(Config.fromfile(Configs().darth), synth_root)
     torch.manual_seed(0)
     source = MODELS.build(source_cfg.model)
     path = str(tmp_path_factory.mktemp('bench') / 'source.pth')
@@ -71,10 +71,8 @@ def test_r50_preset_feeds_mot17_sized_frames_without_weights(tmp_path):
     1920 x 1080 on loading, then the configs' own 1088 px pipelines; no
     Pretrained init_cfg is left (nothing to download or find)."""
     from mmdet.registry import DATASETS
-    from mmplug.apis.benchmark import preset_configs, without_pretrained
-
-    from ..conftest import REPO
-    source_cfg, darth_cfg = preset_configs('r50', REPO, str(tmp_path))
+    from mmplug.apis.step_benchmark import preset_configs, without_pretrained
+    source_cfg, darth_cfg = preset_configs('r50', str(tmp_path))
     source = DATASETS.build(source_cfg.train_dataloader.dataset)
     key = source[(0, 0)]['data_samples'].video_data_samples[0]
     h, w = key.img_shape  # 16:9, scaled by 0.8..1.2, cropped to 1088
@@ -87,7 +85,7 @@ def test_r50_preset_feeds_mot17_sized_frames_without_weights(tmp_path):
     assert 'Pretrained' in str(source_cfg.model)  # local weight files
     assert 'Pretrained' not in str(model)
     with pytest.raises(ValueError, match="preset must be one of"):
-        preset_configs('r101', REPO, str(tmp_path))
+        preset_configs('r101', str(tmp_path))
 
 
 @pytest.mark.slow
