@@ -12,7 +12,7 @@ from typing import Dict, Optional
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmplug.utils.checks import (check_checkpoint_shapes, check_image_files,
+from mmplug.utils.checks import (check_checkpoint_fits, check_image_files,
                                  dataset_files)
 from mmplug.utils.config import flatten_metrics, merge_cfg_options
 from mmplug.utils.io import dump_json_atomic
@@ -149,11 +149,13 @@ def _write_mot_results(cfg: Config, out_dir: str,
     cfg.test_evaluator = mot if format_only else evaluators
 
 
-def run_test(cfg: Config) -> Dict[str, float]:
-    """Test, then write the flat metrics to ``<work_dir>/metrics.json``."""
+def run_test(cfg: Config, allow_missing: bool = False) -> Dict[str, float]:
+    """Test, then write the flat metrics to ``<work_dir>/metrics.json``;
+    a checkpoint that misses model weights is refused unless
+    ``allow_missing``."""
     check_data(cfg, splits=('test', ))
     runner = build_runner(cfg)
-    check_checkpoint_shapes(runner.model, cfg.load_from)
+    check_checkpoint_fits(runner.model, cfg.load_from, allow_missing)
     metrics = flatten_metrics(runner.test() or {})
     if runner.rank == 0:
         dump_json_atomic(metrics, osp.join(cfg.work_dir, 'metrics.json'),
