@@ -41,8 +41,8 @@ def parse_gt_file(path: str) -> List[dict]:
 
     Accepts 6 or more comma-separated columns ``frame, id, x, y, w, h[, conf,
     class, visibility, ...]`` (MOT16 / 17 / 20, DanceTrack); missing conf /
-    class / visibility default to 1. A 10-column row is MOT15's ``frame, id, x, y,
-    w, h, conf, wx, wy, wz`` (world coordinates, usually -1): class 1
+    class / visibility default to 1. A 10-column row is MOT15's ``frame, id,
+    x, y, w, h, conf, wx, wy, wz`` (world coordinates, usually -1): class 1
     (pedestrian) and visibility 1, as mmdet's converter reads it.
 
     Returns:
