@@ -3,6 +3,7 @@
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
         [--cfg-options K=V ...] [--allow-new-keys] [--show-dir DIR]
         [--out-dir DIR [--format-only]] [--launcher {none,pytorch,slurm,mpi}]
+        [--allow-missing]
 
 --out-dir keeps the tracks as MOTChallenge files DIR/default-tracker/<seq>.txt
 (for tools/analysis_tools/eval_mot.py); --format-only skips evaluation.
@@ -45,6 +46,11 @@ def parse_args(argv=None):
         action='store_true',
         help='let --cfg-options add keys that the config does not have')
     parser.add_argument(
+        '--allow-missing',
+        action='store_true',
+        help='test even when the checkpoint misses weights of the model '
+        '(they keep their random initial values)')
+    parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
@@ -60,7 +66,8 @@ def main(argv=None):
     args = parse_args(argv)
     metrics = test(args.config, args.checkpoint, args.work_dir,
                    args.cfg_options, args.allow_new_keys, args.show_dir,
-                   args.out_dir, args.format_only, args.launcher)
+                   args.out_dir, args.format_only, args.launcher,
+                   args.allow_missing)
     print(json.dumps(metrics, indent=2))
 
 

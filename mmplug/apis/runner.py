@@ -13,7 +13,7 @@ from typing import Dict, Optional, Union
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmplug.utils.checks import (check_checkpoint_shapes, check_image_files,
+from mmplug.utils.checks import (check_checkpoint_fits, check_image_files,
                                  dataset_files)
 from mmplug.utils.config import flatten_metrics, merge_cfg_options
 from mmplug.utils.io import dump_json_atomic
@@ -151,11 +151,13 @@ def _write_mot_results(cfg: Config, out_dir: str,
     cfg.test_evaluator = mot if format_only else evaluators
 
 
-def run_test(cfg: Config) -> Dict[str, float]:
-    """Test, then write the flat metrics to ``<work_dir>/metrics.json``."""
+def run_test(cfg: Config, allow_missing: bool = False) -> Dict[str, float]:
+    """Test, then write the flat metrics to ``<work_dir>/metrics.json``;
+    a checkpoint that misses model weights is refused unless
+    ``allow_missing``."""
     check_data(cfg, splits=('test', ))
     runner = build_runner(cfg)
-    check_checkpoint_shapes(runner.model, cfg.load_from)
+    check_checkpoint_fits(runner.model, cfg.load_from, allow_missing)
     metrics = flatten_metrics(runner.test() or {})
     if runner.rank == 0:
         dump_json_atomic(metrics, osp.join(cfg.work_dir, 'metrics.json'),
@@ -217,7 +219,8 @@ def test(config: str,
          show_dir: Optional[str] = None,
          out_dir: Optional[str] = None,
          format_only: bool = False,
-         launcher: str = 'none') -> Dict[str, float]:
+         launcher: str = 'none',
+         allow_missing: bool = False) -> Dict[str, float]:
     """Test a checkpoint (what the test command runs).
 
     Args:
@@ -230,6 +233,8 @@ def test(config: str,
             MOTChallenge files ``<out_dir>/default-tracker/<seq>.txt``.
         format_only (bool): With ``out_dir``: only write the files.
         launcher (str): As for :func:`train`.
+        allow_missing (bool): Test even when the checkpoint misses model
+            weights (they keep their initialisation).
 
     Returns:
         dict: The flat metrics, also written to ``<work_dir>/metrics.json``.
@@ -239,7 +244,7 @@ def test(config: str,
         config=config, checkpoint=checkpoint, work_dir=work_dir,
         cfg_options=cfg_options, allow_new_keys=allow_new_keys,
         launcher=launcher, show_dir=show_dir, out_dir=out_dir,
-        format_only=format_only)))
+        format_only=format_only)), allow_missing)
 
 
 # a function named ``test`` is no pytest test (tests import it)

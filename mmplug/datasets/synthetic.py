@@ -18,13 +18,13 @@ import configparser
 import os
 import os.path as osp
 import shutil
-import tempfile
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
 
+from mmplug.utils.io import make_temp_dir
 from .corruptions import CORRUPTIONS as IMAGENET_C
 from .corruptions import check_corruption, corrupt_frame
 
@@ -246,7 +246,7 @@ def make_synthetic_mot(out: str,
         raise FileExistsError(f'output folder {out} exists and is not empty')
     parent = osp.dirname(osp.abspath(out))
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.tmp-synth-', dir=parent)
+    tmp = make_temp_dir(parent, '.tmp-synth-')
     names = []
     try:
         for v in range(num_videos):

@@ -1,33 +1,87 @@
 """Pre-flight checks with errors that name the file or key."""
 import json
+import logging
 import os.path as osp
+import re
 from typing import Dict, Iterable, List, Tuple
 
+from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from .checkpoint import safe_load
 
 
-def check_checkpoint_shapes(model: nn.Module, filename: str) -> None:
-    """Refuse a checkpoint whose tensors do not fit ``model``.
+class CheckpointMismatchError(ValueError):
+    """A checkpoint that does not initialise the model it is tested with."""
+
+
+def check_checkpoint_fits(model: nn.Module, filename: str,
+                          allow_missing: bool = False,
+                          max_listed: int = 20) -> List[str]:
+    """Refuse to test ``model`` with a checkpoint that does not fill it.
+
+    mmengine loads non-strictly and only warns: a checkpoint whose keys
+    match nothing (mmdet's ``backbone.*`` for a QDTrack's
+    ``detector.backbone.*``) would test a random model. The keys are
+    checked as :class:`SourceCheckpointHook` checks them before adaptation
+    (:func:`student_checkpoint_problems`): a source checkpoint (no
+    ``teacher_*`` keys) fits a TeacherQDTrack / DARTH model, whose teacher
+    starts as the student; an adapted one must fill the teacher too. Keys
+    the model does not have are left to mmengine's warning.
+
+    Args:
+        model (nn.Module): The model to test.
+        filename (str): The checkpoint.
+        allow_missing (bool): Only warn about missing weights (mis-shaped
+            ones are always an error). Defaults to False.
+        max_listed (int): Keys listed in the error. Defaults to 20.
+
+    Returns:
+        list[str]: The missing keys that were allowed (empty when none).
 
     Raises:
-        ValueError: Naming the file and every key whose shape differs
-            (mmengine only warns and tests a half-loaded model).
+        CheckpointMismatchError: Naming the file and the mis-shaped keys,
+            or the missing ones unless ``allow_missing``.
     """
+    problems = student_checkpoint_problems(model, load_state_dict(filename))
+    shapes = [p for p in problems if p.startswith('shape: ')]
+    missing = [p for p in problems if p.startswith('missing: ')]
+    if shapes:
+        raise CheckpointMismatchError(
+            f'checkpoint {filename} does not fit the model of this config '
+            f'({len(shapes)} shape mismatches):\n'
+            f'{format_problems(shapes, max_listed)}')
+    if missing and not allow_missing:
+        raise CheckpointMismatchError(
+            f'checkpoint {filename} misses {len(missing)} weights of the '
+            f'model of this config, which would be tested with random '
+            f'values:\n{format_problems(missing, max_listed)}\nIs it a '
+            'checkpoint of this model? (A detector checkpoint belongs in '
+            'model.detector.init_cfg for training; an mmtrack one needs '
+            'tools/model_converters/mmtrack2mmplug.py.) --allow-missing '
+            'tests anyway.')
+    if missing:
+        print_log(f'--allow-missing: testing with {len(missing)} weights '
+                  f'that {filename} misses left at their initial values',
+                  logger='current', level=logging.WARNING)
+    return missing
+
+
+def load_state_dict(filename: str) -> Dict[str, Tensor]:
+    """The state dict of a checkpoint file, loaded safely, with the
+    ``module.`` prefix of a (Distributed)DataParallel model stripped as
+    mmengine strips it when loading."""
     state = safe_load(filename, map_location='cpu')
     state = state.get('state_dict', state)
-    own = model.state_dict()
-    bad: List[Tuple[str, tuple, tuple]] = [
-        (k, tuple(v.shape), tuple(own[k].shape)) for k, v in state.items()
-        if k in own and hasattr(v, 'shape') and v.shape != own[k].shape
-    ]
-    if bad:
-        lines = '\n'.join(f'  {k}: checkpoint {a} vs model {b}'
-                          for k, a, b in bad)
-        raise ValueError(f'checkpoint {filename} does not fit the model of '
-                         f'this config ({len(bad)} shape mismatches):\n'
-                         f'{lines}')
+    return {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+
+
+def format_problems(problems: List[str], max_listed: int) -> str:
+    """The first ``max_listed`` problems, one indented line each, and how
+    many more there are."""
+    shown = '\n'.join(f'  {p}' for p in problems[:max_listed])
+    more = len(problems) - max_listed
+    return shown + (f'\n  ... and {more} more' if more > 0 else '')
 
 
 def check_image_files(ann_file: str, img_prefix: str,
@@ -93,8 +147,7 @@ def student_checkpoint_problems(model: nn.Module,
     problems += [f'unexpected: {k}' for k in state if k not in own]
     problems += [
         f'shape: {k}: checkpoint {tuple(v.shape)} vs model '
-        f'{tuple(expected[k].shape)}' for k, v in state.items()
-        if k in expected and hasattr(v, 'shape')
-        and v.shape != expected[k].shape
+        f'{tuple(own[k].shape)}' for k, v in state.items()
+        if k in own and hasattr(v, 'shape') and v.shape != own[k].shape
     ]
     return problems

@@ -5,18 +5,59 @@ import fcntl
 import json
 import os
 import os.path as osp
-import tempfile
-from typing import Any, Iterator
+import secrets
+from typing import Any, Callable, Iterator, Tuple
 
 from mmengine.fileio import LocalBackend, register_backend
 
 
+# tries before giving up on finding an unused temporary name
+_TEMP_TRIES = 100
+
+
+def _new_temp(folder: str, prefix: str, suffix: str,
+              create: Callable[[str], Any]) -> Tuple[Any, str]:
+    for _ in range(_TEMP_TRIES):
+        path = osp.join(folder, f'{prefix}{secrets.token_hex(6)}{suffix}')
+        try:
+            return create(path), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f'no unused temporary name {prefix}*{suffix} in '
+                          f'{folder} after {_TEMP_TRIES} tries')
+
+
+def make_temp_file(folder: str, prefix: str = '.tmp-',
+                   suffix: str = '') -> Tuple[int, str]:
+    """``tempfile.mkstemp`` with the usual permissions.
+
+    mkstemp creates its file with mode 0600, which a rename keeps: a
+    checkpoint or result written through it could not be read by another
+    user or container uid. Here the file is created (exclusively, like
+    mkstemp) with mode 0666 less the process umask, as ``open`` does.
+
+    Returns:
+        tuple[int, str]: An open file descriptor (write only) and the path.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
+    return _new_temp(folder, prefix, suffix,
+                     lambda path: os.open(path, flags, 0o666))
+
+
+def make_temp_dir(folder: str, prefix: str = '.tmp-') -> str:
+    """``tempfile.mkdtemp`` with the usual permissions: the folder gets mode
+    0777 less the process umask (mkdtemp's is 0700, kept by a rename)."""
+    return _new_temp(folder, prefix, '',
+                     lambda path: os.mkdir(path, 0o777))[1]
+
+
 def write_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder
-    and a rename; the folder is created if needed."""
+    and a rename; the folder is created if needed. The file gets the usual
+    permissions (0666 less the umask)."""
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=folder)
+    fd, tmp = make_temp_file(folder)
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)

@@ -133,3 +133,22 @@ def test_mot2coco_and_test_py_use_the_copy(mot_root, tmp_path):
               'test_dataloader.persistent_workers=False'])
     metrics = json.loads((tmp_path / 't' / 'metrics.json').read_text())
     assert 'HOTA' in metrics
+
+
+def test_written_folders_get_the_umask_permissions(tmp_path):
+    """Sequence folders (made under a temporary name, then renamed) and the
+    synthetic set get 0777 less the umask, not mkdtemp's 0700."""
+    old = os.umask(0o027)
+    try:
+        root = tmp_path / 'MOT'
+        make_synthetic_mot(str(root / 'val'), 1, 2, 64, seed=1)
+        corrupt_mot_root(str(root), str(tmp_path / 'out'), 'fog', 1)
+    finally:
+        os.umask(old)
+    mode = lambda p: os.stat(p).st_mode & 0o777  # noqa: E731
+    seq = 'synth-s1-v000'
+    assert mode(root / 'val') == 0o750
+    assert mode(tmp_path / 'out' / 'val' / seq) == 0o750
+    assert mode(tmp_path / 'out' / 'val' / seq / 'img1') == 0o750
+    assert mode(tmp_path / 'out' / 'annotations' / 'val_cocoformat.json') \
+        == 0o640

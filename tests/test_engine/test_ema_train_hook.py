@@ -3,6 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch import nn
@@ -36,8 +37,11 @@ class ToyTeacherModel(BaseModel):
 
 class ToyData(Dataset):
 
+    def __init__(self, n=8):
+        self.n = n
+
     def __len__(self):
-        return 8
+        return self.n
 
     def __getitem__(self, i):
         gen = torch.Generator().manual_seed(i)
@@ -94,17 +98,18 @@ def test_interval_skips_iterations():
     assert not torch.equal(model.teacher_detector[0].weight, before)
 
 
-def _runner(work_dir, max_epochs, resume=False):
+def _runner(work_dir, max_epochs, resume=False, frames=8, accumulate=1):
     return Runner(
         model=ToyTeacherModel(),
         work_dir=str(work_dir),
         train_dataloader=dict(
-            dataset=ToyData(),
+            dataset=ToyData(frames),
             sampler=dict(type='DefaultSampler', shuffle=False),
             batch_size=2,
             num_workers=0,
             collate_fn=dict(type='default_collate')),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9),
+                           accumulative_counts=accumulate),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         custom_hooks=[dict(type='EMATrainHook', momentum=0.2, warm_up=3)],
         default_hooks=dict(checkpoint=dict(type='CheckpointHook',
@@ -129,6 +134,52 @@ def test_teacher_moves_during_training_and_resume_is_identical(tmp_path):
     assert resumed.iter == straight.iter == 8
     for name, t, _ in teacher_student_tensors(resumed.model):
         torch.testing.assert_close(t, teacher_a[name], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize('accumulate, frames, steps_at', [
+    (1, 6, [0, 1, 2]),
+    # k=2: the optimiser steps after iterations 1 and 2 (the last one, with
+    # the remainder), so the teacher moves twice, with steps 0 and 1
+    (2, 6, [1, 2]),
+    (3, 8, [2, 3]),
+])
+def test_one_update_per_optimiser_step(tmp_path, monkeypatch, accumulate,
+                                       frames, steps_at):
+    import mmplug.engine.hooks.ema_train_hook as module
+    runner = _runner(tmp_path, max_epochs=1, frames=frames,
+                     accumulate=accumulate)
+    updates, student_steps = [], []
+    real_update = module.ema_update_
+
+    def record(pairs, momentum):
+        updates.append((runner.iter, momentum))
+        real_update(pairs, momentum)
+
+    monkeypatch.setattr(module, 'ema_update_', record)
+    weight = []  # the student's weight before each iteration
+    runner.register_hook(_StudentWatch(weight, student_steps))
+    runner.train()
+    hook = next(h for h in runner.hooks if isinstance(h, EMATrainHook))
+    assert updates == [(it, hook.step_momentum(step))
+                       for step, it in enumerate(steps_at)]
+    assert student_steps == steps_at  # the student moved exactly there
+
+
+class _StudentWatch(Hook):
+    """Records after which iterations the student's weight changed."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, weight, changed):
+        self.weight, self.changed = weight, changed
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.weight[:] = [runner.model.detector[0].weight.clone()]
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        if not torch.equal(self.weight[0], runner.model.detector[0].weight):
+            self.changed.append(runner.iter)
 
 
 def test_needs_a_teacher_model():

@@ -1,11 +1,12 @@
 """DARTH training refuses to start without a source checkpoint, or with one
-that does not initialise every student weight, naming the keys."""
+that does not initialise every student weight, naming the keys; tools/test.py
+refuses a checkpoint that misses model weights."""
 import os.path as osp
 
 import pytest
 import torch
 
-from ..conftest import REPO, retarget_options
+from ..conftest import REPO, SYNTH_CONFIG, retarget_options
 from ..test_models.test_mot.test_darth_regime import source_checkpoint
 from ._run import run_tool
 from .test_train_test import TINY
@@ -62,3 +63,32 @@ def test_refuses_a_checkpoint_that_misses_student_keys(synth_root, tmp_path,
     for line in lines:
         assert line in proc.stderr
     assert _no_checkpoints(tmp_path / 'w')
+
+
+def _test(root, ckpt, work, *flags):
+    return run_tool([osp.join('tools', 'test.py'), SYNTH_CONFIG, str(ckpt),
+                     '--work-dir', str(work), *flags, '--cfg-options'] +
+                    retarget_options(root) + TINY[-4:], check=False)
+
+
+def test_test_py_refuses_a_checkpoint_that_misses_weights(synth_root,
+                                                          tmp_path):
+    """mmdet detector keys (``backbone.*`` for ``detector.backbone.*``)
+    match nothing: the test would run a random detector."""
+    path = tmp_path / 'mmdet_style.pth'
+    source_checkpoint(str(path))
+    ckpt = torch.load(path)
+    ckpt['state_dict'] = {k.replace('detector.', '', 1): v
+                          for k, v in ckpt['state_dict'].items()}
+    torch.save(ckpt, path)
+    proc = _test(synth_root, path, tmp_path / 't')
+    assert proc.returncode != 0
+    assert f'checkpoint {path} misses' in proc.stderr
+    assert 'missing: detector.backbone.conv1.weight' in proc.stderr
+    assert '--allow-missing' in proc.stderr
+    assert not (tmp_path / 't' / 'metrics.json').exists()
+    # the flag tests anyway, with a warning
+    proc = _test(synth_root, path, tmp_path / 't', '--allow-missing')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '--allow-missing: testing with' in proc.stdout + proc.stderr
+    assert (tmp_path / 't' / 'metrics.json').is_file()

@@ -12,12 +12,12 @@ import argparse
 import os
 import os.path as osp
 import sys
-import tempfile
 
 import torch
 
 from mmplug.models.utils.checkpoint_conversion import convert_checkpoint
 from mmplug.utils.checkpoint import safe_load
+from mmplug.utils.io import make_temp_file
 
 
 def parse_args(argv=None):
@@ -56,7 +56,7 @@ def main(argv=None):
         sys.exit(1)
     folder = osp.dirname(osp.abspath(args.output))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.pth', dir=folder)
+    fd, tmp = make_temp_file(folder, suffix='.pth')
     os.close(fd)
     torch.save(out, tmp)
     os.replace(tmp, args.output)

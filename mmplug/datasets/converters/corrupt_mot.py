@@ -17,13 +17,12 @@ import json
 import os
 import os.path as osp
 import shutil
-import tempfile
 from multiprocessing import get_context
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import cv2
 
-from mmplug.utils.io import dump_json_atomic
+from mmplug.utils.io import dump_json_atomic, make_temp_dir
 from ..corruptions import check_corruption, corrupt_frame
 from .mot import IMG_EXTS, convert_mot_root, list_sequences, read_seqinfo
 
@@ -143,8 +142,7 @@ def corrupt_mot_root(root: str,
     try:
         for (split, seq), _ in zip(todo, totals):
             seq_dir = osp.join(root, split, seq)
-            tmp = tempfile.mkdtemp(prefix=f'{TMP_PREFIX}{seq}-',
-                                   dir=osp.join(out, split))
+            tmp = make_temp_dir(osp.join(out, split), f'{TMP_PREFIX}{seq}-')
             img_dir, jobs = _sequence_jobs(seq_dir, tmp)
             _copy_sequence_files(seq_dir, tmp, img_dir)
             args = [(job, corruption, severity, seed, seq) for job in jobs]

@@ -4,10 +4,19 @@ Reads ``ROOT/<split>/<seq>/{img1/, gt/gt.txt, seqinfo.ini}`` for split folders
 of any name (MOT17, MOT20, DanceTrack, the synthetic set) and writes
 ``OUT_DIR/<split>_cocoformat.json`` per split, never writing into ROOT.
 
-Differences from mmdet's ``tools/dataset_converters/mot2coco.py``: ground truth
-is kept for every sequence that has ``gt/gt.txt`` (mmdet drops it for
-``test``), the input folder is left untouched, malformed lines raise an error
-naming ``file:line``, and every JSON is written atomically.
+Half splits are mmdet 3.3's (``tools/dataset_converters/mot2coco.py``, which
+the public MOT17 QDTrack checkpoints were trained with): of a sequence of n
+frames, ``half-train`` holds frames 1 .. n // 2 + 1 and ``half-val`` frames
+n // 2 + 2 .. n. MOT15 / 2D-MOT-2015 ``gt.txt`` files (10 columns, the last
+three world coordinates) are read as mmdet reads them: every row a pedestrian.
+
+Differences from mmdet's converter: ground truth is kept for every sequence
+that has ``gt/gt.txt`` (mmdet drops it for ``test``), MOT15 files are
+recognised by their 10 columns (mmdet: by ``MOT15`` in the path) and keep
+their confidence column (0 marks a row to ignore), the input folder is left
+untouched, malformed lines and a ``seqinfo.ini`` whose ``seqLength``
+disagrees with the image folder raise an error naming the file, and every JSON
+is written atomically.
 """
 import configparser
 import os
@@ -19,6 +28,8 @@ from PIL import Image
 from mmplug.utils.io import dump_json_atomic
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
+# MOT15's gt.txt: frame, id, x, y, w, h, conf, world x, y, z
+MOT15_COLUMNS = 10
 
 
 class MOTFormatError(ValueError):
@@ -28,9 +39,11 @@ class MOTFormatError(ValueError):
 def parse_gt_file(path: str) -> List[dict]:
     """Parse a MOTChallenge ``gt.txt``.
 
-    Accepts 6 to 10 comma-separated columns ``frame, id, x, y, w, h[, conf,
-    class, visibility, ...]``; missing conf / class / visibility default to 1
-    (MOT15 and DanceTrack style files).
+    Accepts 6 or more comma-separated columns ``frame, id, x, y, w, h[, conf,
+    class, visibility, ...]`` (MOT16 / 17 / 20, DanceTrack); missing conf /
+    class / visibility default to 1. A 10-column row is MOT15's ``frame, id,
+    x, y, w, h, conf, wx, wy, wz`` (world coordinates, usually -1): class 1
+    (pedestrian) and visibility 1, as mmdet's converter reads it.
 
     Returns:
         list[dict]: One dict per row with ``frame`` (1-based), ``id``,
@@ -59,8 +72,9 @@ def _parse_gt_line(line: str, path: str, lineno: int) -> dict:
         frame, ins_id = int(float(parts[0])), int(float(parts[1]))
         bbox = [float(v) for v in parts[2:6]]
         conf = float(parts[6]) if len(parts) > 6 else 1.0
-        cls = int(float(parts[7])) if len(parts) > 7 else 1
-        vis = float(parts[8]) if len(parts) > 8 else 1.0
+        mot15 = len(parts) == MOT15_COLUMNS  # columns 8-10: world x, y, z
+        cls = int(float(parts[7])) if len(parts) > 7 and not mot15 else 1
+        vis = float(parts[8]) if len(parts) > 8 and not mot15 else 1.0
     except ValueError as exc:
         raise MOTFormatError(f'{where}: non-numeric value in {line!r}') \
             from exc
@@ -104,11 +118,12 @@ def read_seqinfo(seq_dir: str) -> dict:
             width, height = im.size
         info = dict(length=len(frames), width=width, height=height, fps=30.0,
                     ext=osp.splitext(frames[0])[1], img_dir=img_dir)
-    info['files'] = frames[:info['length']]
-    if len(frames) < info['length']:
+    if len(frames) != info['length']:
         raise MOTFormatError(
-            f'{img_dir}: seqinfo.ini says {info["length"]} frames, found '
-            f'{len(frames)} images')
+            f'sequence {osp.basename(osp.normpath(seq_dir))}: {ini} says '
+            f'seqLength={info["length"]}, but {img_dir} holds {len(frames)} '
+            'images')
+    info['files'] = frames
     return info
 
 
@@ -174,8 +189,9 @@ def convert_mot_root(root: str, out_dir: str, split_train: bool = False,
         root (str): MOTChallenge-layout root; each sub folder holding
             sequences is a split.
         out_dir (str): Where ``<split>_cocoformat.json`` files go.
-        split_train (bool): Also write ``half-train`` / ``half-val`` from the
-            first / second half of every ``train`` sequence.
+        split_train (bool): Also write ``half-train`` / ``half-val`` of
+            every ``train`` sequence, split as mmdet 3.3 splits them
+            (:func:`half_split`).
         classes (Sequence[str]): Category names; gt class k (1-based) maps to
             ``classes[k - 1]``; rows of other classes are left out.
         splits (Sequence[str], optional): Only these split folders.
@@ -221,6 +237,14 @@ def _add_sequence(outputs: Dict[str, _Builder], seq_dir: str, seq: str,
     n = info['length']
     outputs[split].add_video(seq, info, gts, range(1, n + 1))
     if 'half-train' in outputs:
-        half = n // 2 + 1
-        outputs['half-train'].add_video(seq, info, gts, range(1, half))
-        outputs['half-val'].add_video(seq, info, gts, range(half, n + 1))
+        train, val = half_split(n)
+        outputs['half-train'].add_video(seq, info, gts, train)
+        outputs['half-val'].add_video(seq, info, gts, val)
+
+
+def half_split(n: int) -> Tuple[range, range]:
+    """1-based frames of ``half-train`` and ``half-val`` of an n-frame
+    sequence: 1 .. n // 2 + 1 and n // 2 + 2 .. n, as mmdet 3.3's
+    ``mot2coco.py`` (``img_names[:n // 2 + 1]`` / ``[n // 2 + 1:]``)."""
+    split = n // 2 + 1
+    return range(1, split + 1), range(split + 1, n + 1)

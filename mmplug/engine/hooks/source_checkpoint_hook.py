@@ -6,7 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdet.registry import HOOKS
-from mmplug.utils.checks import student_checkpoint_problems
+from mmplug.utils.checks import format_problems, student_checkpoint_problems
 
 
 class SourceCheckpointError(ValueError):
@@ -47,12 +47,10 @@ class SourceCheckpointHook(Hook):
         name = runner._load_from or 'the resumed checkpoint'
         problems = student_checkpoint_problems(model, state)
         if problems:
-            shown = '\n'.join(f'  {p}' for p in problems[:self.max_listed])
-            more = len(problems) - self.max_listed
-            more = f'\n  ... and {more} more' if more > 0 else ''
             raise SourceCheckpointError(
                 f'checkpoint {name} does not fit the model to adapt '
-                f'({len(problems)} problems):\n{shown}{more}\nAdaptation '
+                f'({len(problems)} problems):\n'
+                f'{format_problems(problems, self.max_listed)}\nAdaptation '
                 'needs the source model trained with the same architecture.')
         self._loaded = name
 
