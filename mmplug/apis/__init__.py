@@ -1,7 +1,11 @@
+from .footage import FrameTracks
+from .inference import (ADAPT_MODES, TrackingResult, init_tracker,
+                        track_video)
 from .runner import (build_runner, load_config, run_test, test_cfg_from_args,
                      train_cfg_from_args)
 
 __all__ = [
     'build_runner', 'load_config', 'run_test', 'test_cfg_from_args',
-    'train_cfg_from_args'
+    'train_cfg_from_args', 'ADAPT_MODES', 'FrameTracks', 'TrackingResult',
+    'init_tracker', 'track_video'
 ]
