@@ -108,7 +108,10 @@ def write_outputs(args, result) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
-    model = init_tracker(args.config, args.checkpoint, args.device)
+    # with --adapt none the options change CONFIG's model too; otherwise
+    # they are the mode config's (its own model is built from it)
+    model = init_tracker(args.config, args.checkpoint, args.device,
+                         args.cfg_options if args.adapt == 'none' else None)
     with tempfile.TemporaryDirectory(prefix='mmplug-track-') as tmp:
         result = track_video(model, args.input, args.adapt,
                              args.adapt_config, args.cfg_options,

@@ -115,6 +115,8 @@ def init_tracker(config: Union[str, Config], checkpoint: str,
         FileNotFoundError: Naming an absent config or checkpoint.
         ValueError: Naming every checkpoint tensor whose shape does not fit.
     """
+    from mmengine.registry import init_default_scope
+
     from mmdet.apis import init_track_model
     if isinstance(config, str):
         config = load_config(config, cfg_options)
@@ -122,6 +124,7 @@ def init_tracker(config: Union[str, Config], checkpoint: str,
         config = merge_cfg_options(copy.deepcopy(config), cfg_options)
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
+    init_default_scope(config.get('default_scope', 'mmdet'))
     model = init_track_model(config, checkpoint, device=device)
     check_checkpoint_shapes(model, checkpoint)
     return model
@@ -405,11 +408,11 @@ class _Progress(Hook):
             return
         elapsed = time.time() - self.start
         rate = self.done / elapsed if elapsed > 0 and self.done else 0.0
-        eta = (self.total - self.done) / rate if rate else float('nan')
+        eta = f'{(self.total - self.done) / rate:.0f} s' if rate else '?'
         end = '\n' if self.done >= self.total else ''
         print(f'\r[{self.phase}] {self.done}/{self.total} {self.unit}, '
               f'{rate:.2f} {self.unit}/s, elapsed {elapsed:.0f} s, ETA '
-              f'{eta:.0f} s', end=end, flush=True)
+              f'{eta}', end=end, flush=True)
 
     def before_train(self, runner) -> None:
         self._begin(runner.train_loop.max_iters, 'iterations')

@@ -64,6 +64,7 @@ def _track(input_, config, ckpt, out, *args, options=()):
     return (out / f'{SEQ}.txt').read_text(), info, proc.stdout
 
 
+@pytest.mark.slow
 def test_none_equals_test_py(synth_root, source_ckpt, tmp_path):
     expected = _test_py(SYNTH_CONFIG, source_ckpt, synth_root,
                         tmp_path / 'test', *TRACK_ALL)
@@ -81,6 +82,7 @@ def test_none_equals_test_py(synth_root, source_ckpt, tmp_path):
         assert im.n_frames == 8 and im.size == (384, 384)
 
 
+@pytest.mark.slow
 def test_online_equals_online_config(synth_root, source_ckpt, tmp_path):
     expected = _test_py(ONLINE_CONFIG, source_ckpt, synth_root,
                         tmp_path / 'test', *ONLINE_ALL)
@@ -109,6 +111,7 @@ def _adabn_tool(root, ckpt, work):
     return str(work / 'epoch_1.pth')
 
 
+@pytest.mark.slow
 def test_adabn_equals_adabn_tool(synth_root, source_ckpt, tmp_path):
     adabn = _adabn_tool(synth_root, source_ckpt, tmp_path / 'adabn')
     expected = _test_py(ADABN_CONFIG, adabn, synth_root, tmp_path / 'test',
@@ -130,6 +133,7 @@ def test_adabn_equals_adabn_tool(synth_root, source_ckpt, tmp_path):
     assert 'adabn: backbone norm statistics from frames 1-8' in stdout
 
 
+@pytest.mark.slow
 def test_darth_one_iteration(synth_root, source_ckpt, tmp_path):
     work = tmp_path / 'work'
     tracks, info, stdout = _track(_frames(synth_root), SYNTH_CONFIG,
