@@ -42,7 +42,6 @@ from typing import Dict, Iterator, List, Optional, Union
 
 import torch
 from mmengine.config import Config
-from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from torch import nn
 
@@ -50,6 +49,7 @@ from mmplug.utils.checks import check_checkpoint_shapes, check_image_files
 from mmplug.utils.config import merge_cfg_options
 from .footage import SPLIT, FrameTracks, Frames, write_sequence_root
 from .runner import build_runner, load_config
+from .tracking_hooks import CollectTracks, ProgressBarHook
 
 ADAPT_MODES = ('none', 'adabn', 'online', 'darth')
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
@@ -63,14 +63,12 @@ FAMILIES = {
         online='darth/darth-online_faster-rcnn_r18_fpn_cpu_synth-none-to-'
         'fog.py'),
 }
-for _data, _darth in (('mot17halfval', 'darth_faster-rcnn_r50_fpn_4e_'),
-                      ('dancetrackval', 'darth_faster-rcnn_r50_fpn_4e_'),
-                      ('bdd100kval-pedestrian',
-                       'darth_faster-rcnn_r50_fpn_4e_')):
-    FAMILIES[_data] = dict(
-        adabn=f'adabn/adabn_faster-rcnn_r50_fpn_{_data}.py',
-        darth=f'darth/{_darth}{_data}.py',
-        online=f'darth/darth-online_faster-rcnn_r50_fpn_{_data}.py')
+FAMILIES.update({
+    data: dict(adabn=f'adabn/adabn_faster-rcnn_r50_fpn_{data}.py',
+               darth=f'darth/darth_faster-rcnn_r50_fpn_4e_{data}.py',
+               online=f'darth/darth-online_faster-rcnn_r50_fpn_{data}.py')
+    for data in ('mot17halfval', 'dancetrackval', 'bdd100kval-pedestrian')
+})
 
 
 @dataclass
@@ -318,14 +316,14 @@ class _Session:
         runner = build_runner(cfg) if model is None else \
             _runner_with_model(cfg, model)
         runner.model.to(self.device)
-        runner.register_hook(_Progress(self.progress, phase), 'LOWEST')
+        runner.register_hook(ProgressBarHook(self.progress, phase), 'LOWEST')
         return runner
 
     def _track(self, runner: Runner, learned: dict, ckpt=None,
                seconds=None) -> TrackingResult:
         if load := runner.cfg.get('load_from'):
             check_checkpoint_shapes(runner.model, load)
-        collector = _Collect()
+        collector = CollectTracks()
         runner.register_hook(collector, 'LOWEST')
         start = time.time()
         runner.test()
@@ -354,74 +352,3 @@ def _span(frames: List[int]) -> str:
     if frames == list(range(frames[0], frames[-1] + 1)) and len(frames) > 2:
         return f'frames {frames[0]}-{frames[-1]}'
     return 'frames ' + ', '.join(map(str, frames))
-
-
-class _Collect(Hook):
-    """The tracks of every frame, and (online) whether it was adapted on:
-    ``OnlineAdaptationTestLoop.counts['adapted']`` grows after a frame is
-    tracked, so it is read before each frame and at the end."""
-
-    def __init__(self) -> None:
-        self.tracks: List[FrameTracks] = []
-        self._counts: List[int] = []
-
-    def before_test_iter(self, runner, batch_idx, data_batch=None) -> None:
-        self._counts.append(self._adapted(runner))
-
-    def after_test_iter(self, runner, batch_idx, data_batch=None,
-                        outputs=None) -> None:
-        for sample in outputs:
-            for frame in sample.video_data_samples:
-                self.tracks.append(FrameTracks.from_sample(
-                    frame.frame_id + 1, frame.pred_track_instances))
-
-    def after_test_epoch(self, runner, metrics=None) -> None:
-        self._counts.append(self._adapted(runner))
-
-    @staticmethod
-    def _adapted(runner) -> int:
-        return getattr(runner.test_loop, 'counts', {}).get('adapted', 0)
-
-    def adapted(self, n: int) -> List[bool]:
-        return [b > a for a, b in zip(self._counts[:n], self._counts[1:])]
-
-
-class _Progress(Hook):
-    """A progress bar per phase: done / total, items/s, elapsed, ETA."""
-
-    def __init__(self, enabled: bool, phase: str) -> None:
-        self.enabled, self.phase = enabled, phase
-        self.total = self.done = 0
-        self.unit, self.start = '', 0.0
-
-    def _begin(self, total: int, unit: str) -> None:
-        self.total, self.done, self.unit = total, 0, unit
-        self.start = time.time()
-        self._print()
-
-    def _step(self) -> None:
-        self.done += 1
-        self._print()
-
-    def _print(self) -> None:
-        if not self.enabled:
-            return
-        elapsed = time.time() - self.start
-        rate = self.done / elapsed if elapsed > 0 and self.done else 0.0
-        eta = f'{(self.total - self.done) / rate:.0f} s' if rate else '?'
-        end = '\n' if self.done >= self.total else ''
-        print(f'\r[{self.phase}] {self.done}/{self.total} {self.unit}, '
-              f'{rate:.2f} {self.unit}/s, elapsed {elapsed:.0f} s, ETA '
-              f'{eta}', end=end, flush=True)
-
-    def before_train(self, runner) -> None:
-        self._begin(runner.train_loop.max_iters, 'iterations')
-
-    def before_test(self, runner) -> None:
-        self._begin(len(runner.test_loop.dataloader), 'frames')
-
-    def after_train_iter(self, runner, *args, **kwargs) -> None:
-        self._step()
-
-    def after_test_iter(self, runner, *args, **kwargs) -> None:
-        self._step()
