@@ -141,6 +141,9 @@ def write_sequence_root(frames: Frames, root: str,
     """
     if max_frames is not None and max_frames < 1:
         raise ValueError(f'max_frames must be >= 1, got {max_frames}')
+    if osp.isdir(root) and os.listdir(root):
+        raise FileExistsError(f'{root} is not empty (frames of an earlier '
+                              'run?): choose a new work dir')
     name = footage_name(frames)
     img_dir = osp.join(root, SPLIT, name, 'img1')
     os.makedirs(img_dir, exist_ok=True)

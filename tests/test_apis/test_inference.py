@@ -78,6 +78,8 @@ def test_bad_inputs_are_named(tmp_path):
         write_sequence_root([], str(tmp_path / 'r4'))
     with pytest.raises(ValueError, match='max_frames must be >= 1'):
         write_sequence_root(str(empty), str(tmp_path / 'r5'), max_frames=0)
+    with pytest.raises(FileExistsError, match=f'{empty} is not empty'):
+        write_sequence_root([np.zeros((8, 8, 3), np.uint8)], str(empty))
     with pytest.raises(ValueError, match='must be .mp4 or .gif'):
         write_video(iter([]), str(tmp_path / 'out.avi'), 5)
 

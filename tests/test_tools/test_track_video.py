@@ -69,9 +69,11 @@ def test_none_equals_test_py(synth_root, source_ckpt, tmp_path):
     expected = _test_py(SYNTH_CONFIG, source_ckpt, synth_root,
                         tmp_path / 'test', *TRACK_ALL)
     gif = tmp_path / 'out.gif'
+    show = tmp_path / 'show'
     tracks, info, stdout = _track(_frames(synth_root), SYNTH_CONFIG,
                                   source_ckpt, tmp_path / 'tool', '--out',
-                                  str(gif), options=TRACK_ALL)
+                                  str(gif), '--show-dir', str(show),
+                                  options=TRACK_ALL)
     assert expected.count('\n') > 8  # tracks on the frames
     assert tracks == expected
     assert info['learned_from']['frames'] == []
@@ -80,6 +82,8 @@ def test_none_equals_test_py(synth_root, source_ckpt, tmp_path):
     from PIL import Image
     with Image.open(gif) as im:
         assert im.n_frames == 8 and im.size == (384, 384)
+    assert sorted(p.name for p in show.iterdir()) == [
+        f'{i:06d}.jpg' for i in range(1, 9)]
 
 
 @pytest.mark.slow
