@@ -154,6 +154,7 @@ def test_darth_one_iteration(synth_root, source_ckpt, tmp_path):
         {1, 2}
 
 
+@pytest.mark.slow
 def test_errors_name_the_input(source_ckpt, tmp_path):
     empty = tmp_path / 'empty'
     empty.mkdir()
