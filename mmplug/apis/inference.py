@@ -144,8 +144,7 @@ def default_adapt_config(cfg: Config, adapt: str) -> str:
         raise ValueError(f'no default {adapt!r} config for a model with a '
                          f'backbone of depth {depth!r} ({name or "config"})'
                          ': pass adapt_config (--adapt-config)')
-    path = get_config_file(FAMILIES[family][adapt])
-    return path
+    return get_config_file(FAMILIES[family][adapt])
 
 
 def track_video(model: nn.Module, frames: Frames, adapt: str = 'none',
