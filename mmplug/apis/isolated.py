@@ -12,7 +12,10 @@ numbers the command gives. 'spawn' (not fork): a forked child would inherit
 the parent's torch threads and whatever state the earlier steps left.
 """
 import multiprocessing as mp
+import os
 import pickle
+import threading
+import time
 import traceback
 from typing import Any, Callable
 
@@ -21,7 +24,21 @@ class StepError(RuntimeError):
     """Carries the traceback of a step that failed in its process."""
 
 
-def _child(conn, fn: Callable, args: tuple, kwargs: dict) -> None:
+def _exit_with(parent: int, every: float = 2.0) -> None:
+    """End this process when its parent is gone (killed): a step nobody
+    waits for would go on computing (the child cannot be a daemon, as its
+    dataloader workers are its own children)."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _child(conn, parent: int, fn: Callable, args: tuple,
+           kwargs: dict) -> None:
+    _exit_with(parent)
     try:
         out = ('ok', fn(*args, **kwargs), None)
     except BaseException as exc:  # noqa: BLE001 - handed to the parent
@@ -55,7 +72,8 @@ def run_isolated(fn: Callable, *args, **kwargs) -> Any:
     """
     ctx = mp.get_context('spawn')
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, fn, args, kwargs))
+    proc = ctx.Process(target=_child,
+                       args=(send, os.getpid(), fn, args, kwargs))
     proc.start()
     send.close()
     try:

@@ -4,7 +4,12 @@ import re
 
 import pytest
 
-from ..test_tools._run import run_tool
+from ..test_tools._run import run_tool as _run_tool
+
+
+def run_tool(args):
+    # a quick demo trains a source model: minutes on a loaded machine
+    return _run_tool(args, timeout=2400)
 
 
 def _lines(text, marker):
@@ -12,6 +17,7 @@ def _lines(text, marker):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3000)  # trains a source model: minutes
 def test_another_corruption_in_a_finished_demo_is_computed(tmp_path):
     work = tmp_path / 'demo'
     args = ['tools/demo.py', '--quick', '--min-source-hota', '0',
