@@ -12,7 +12,8 @@ from mmdet.registry import MODELS
 from mmplug.apis import FrameTracks, init_tracker, track_video
 from mmplug.apis.footage import (list_images, write_mot_tracks,
                                  write_sequence_root, write_video)
-from mmplug.apis.inference import CONFIGS, default_adapt_config
+from mmplug.apis import configs_root
+from mmplug.apis.inference import default_adapt_config
 
 from ..conftest import REPO, SYNTH_CONFIG
 
@@ -102,7 +103,7 @@ def test_mot_lines_as_mmdet_writes_them(tmp_path):
 def test_default_adapt_configs():
     synth = Config.fromfile(SYNTH_CONFIG)
     assert default_adapt_config(synth, 'online') == osp.join(
-        CONFIGS, 'darth',
+        configs_root(), 'darth',
         'darth-online_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py')
     r50 = Config.fromfile(R50_MOT17)
     assert default_adapt_config(r50, 'adabn').endswith(
