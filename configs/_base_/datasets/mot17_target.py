@@ -13,21 +13,24 @@ geometric = [
     dict(type='RandomFlip', prob=0.5),
 ]
 photometric = [dict(type='PhotoMetricDistortion')]
-pad = [dict(type='Pad', size=img_scale)]
+# P: the frame at DARTH's target train resolution (its train pipeline:
+# SeqRandomFlip, SeqResize((1920, 1080), keep_ratio=False))
+pseudo = [
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='Resize', scale=(1920, 1080), keep_ratio=False)
+]
 darth_train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(
         type='MultiViewPipeline',
         views=dict(
-            pseudo=dict(transforms=[]),
+            pseudo=dict(transforms=pseudo),
             teacher=dict(transforms=geometric),
             student=dict(source='teacher', transforms=photometric),
-            contrastive=dict(transforms=geometric + photometric)),
-        # padded after the photometric distortion (as DARTH): S and T differ
-        # only inside the image, their padded areas are identical
-        post=pad),
-    dict(type='PackTrackInputs', meta_keys=('view', 'view_homography')),
+            contrastive=dict(transforms=geometric + photometric))),
+    # no padding here: the data preprocessor pads each view's batch after
+    # normalisation (MultiViewDataPreprocessor, as DARTH)
+    dict(type='PackMultiViewInputs', meta_keys=('view', 'view_homography')),
 ]
 
 # AdaBN (configs/adabn/): the target frames as the tracker sees them at

@@ -1,8 +1,8 @@
 # Unlabelled target frames of the synthetic benchmark in DARTH's four views,
 # made in the dataloader workers:
-#   pseudo P = resize(frame)          (teacher pseudo-labels on it)
-#   teacher T = geometric(P)          student S = photometric(T)
-#   contrastive C = geometric'(P) + photometric'
+#   pseudo P = flip + resize(frame)   (teacher pseudo-labels on it)
+#   teacher T = geometric(frame)      student S = photometric(T)
+#   contrastive C = geometric'(frame) + photometric'
 # Test / val: the labelled target val split.
 _base_ = './synthetic.py'
 
@@ -18,22 +18,24 @@ geometric = [
     dict(type='RandomFlip', prob=0.5),
 ]
 photometric = [dict(type='PhotoMetricDistortion')]
-pad = [dict(type='Pad', size=img_scale)]
+# P: the frame at the train pipeline's resolution, flipped as DARTH's P
+pseudo = [
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='Resize', scale=img_scale, keep_ratio=True)
+]
 
 darth_train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(
         type='MultiViewPipeline',
         views=dict(
-            pseudo=dict(transforms=[]),
+            pseudo=dict(transforms=pseudo),
             teacher=dict(transforms=geometric),
             student=dict(source='teacher', transforms=photometric),
-            contrastive=dict(transforms=geometric + photometric)),
-        # padded after the photometric distortion (as DARTH): S and T differ
-        # only inside the image, their padded areas are identical
-        post=pad),
-    dict(type='PackTrackInputs', meta_keys=('view', 'view_homography')),
+            contrastive=dict(transforms=geometric + photometric))),
+    # no padding here: the data preprocessor pads each view's batch after
+    # normalisation (MultiViewDataPreprocessor, as DARTH)
+    dict(type='PackMultiViewInputs', meta_keys=('view', 'view_homography')),
 ]
 
 # AdaBN (configs/adabn/): the target frames as the tracker sees them at

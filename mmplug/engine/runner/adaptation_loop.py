@@ -26,7 +26,8 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
     - ``bn_stats='target'``: before the first step (not when resuming), the
       statistics of the norm layers in ``bn_modules`` are re-estimated on
       one pass over the unlabelled train frames (AdaBN, on view
-      ``bn_view``, cropped to the image), frozen again and copied to the
+      ``bn_view``, over each image's own pixels and, with several
+      processes, over all of their frames), frozen again and copied to the
       teacher; then adaptation proceeds as with ``'source'``. With
       ``bn_dataloader``, that pass reads its own loader instead (AdaBN's
       batch size and one-view pipeline), so the adaptation starts from

@@ -135,7 +135,8 @@ class DARTHQDTrack(KDQDTrack):
     @staticmethod
     def split_views(inputs: Tensor,
                     data_samples: TrackSampleList) -> Dict[str, View]:
-        """(N, V, C, H, W) -> {view name: ((N, C, H, W), [sample] * N)}."""
+        """(N, V, C, H, W) -> {view name: ((N, C, h, w), [sample] * N)},
+        each view cropped to its samples' ``batch_input_shape``."""
         if inputs.dim() != 5:
             raise ValueError('DARTH needs inputs of shape (N, V, C, H, W), '
                              f'got {tuple(inputs.shape)}')
@@ -150,7 +151,10 @@ class DARTHQDTrack(KDQDTrack):
         for name in VIEWS:
             idx = names.index(name)
             samples = [s.video_data_samples[idx] for s in data_samples]
-            views[name] = (inputs[:, idx].contiguous(), samples)
+            # a view padded apart (MultiViewDataPreprocessor): its own shape
+            h, w = samples[0].metainfo.get('batch_input_shape',
+                                           inputs.shape[-2:])
+            views[name] = (inputs[:, idx, :, :h, :w].contiguous(), samples)
         return views
 
     @torch.no_grad()
@@ -270,8 +274,8 @@ class DARTHQDTrack(KDQDTrack):
 
     def _proposals(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
                    samples: List[DetDataSample]) -> InstanceList:
-        cfg = self.detector.train_cfg.get('rpn_proposal',
-                                          self.detector.test_cfg.rpn)
+        # the test-time RPN config, as DARTH (simple_test_rpn) and KDQDTrack
+        cfg = self.detector.test_cfg.rpn
         with torch.no_grad():
             return self.detector.rpn_head.predict_by_feat(
                 [c.detach() for c in cls_scores],
