@@ -178,6 +178,10 @@ def test_preprocessor_pads_each_view_after_normalisation(tmp_path):
     data = pre(pseudo_collate(items), True)
     inputs = data['inputs']
     names = ['pseudo', 'teacher', 'student', 'contrastive']
+    # P is the resized frame itself (not padded to a square in the
+    # pipeline): the 72 x 96 frame's padding is the preprocessor's
+    assert [s.video_data_samples[0].metainfo['img_shape']
+            for s in data['data_samples']] == [(192, 192), (144, 192)]
     shapes = {}
     for v, name in enumerate(names):
         samples = [s.video_data_samples[v] for s in data['data_samples']]
