@@ -97,7 +97,8 @@ def test_online_adaptation_in_two_processes_matches_one(synth_root,
 
 def _state(path):
     import torch
-    return torch.load(path, map_location='cpu')['state_dict']
+    return torch.load(path, map_location='cpu',
+                      weights_only=False)['state_dict']
 
 
 @pytest.mark.slow
@@ -115,7 +116,13 @@ def test_adabn_in_two_processes_matches_one(synth_root, tmp_path):
     ckpt = tmp_path / 'source.pth'
     torch.save(dict(state_dict=MODELS.build(
         Config.fromfile(SYNTH_CONFIG).model).state_dict()), ckpt)
-    opts = retarget_options(synth_root) + TINY[3:] + [
+    # the val split has 1 video: the (unused) val loader needs one per rank
+    two_videos = [
+        f'val_dataloader.dataset.{key}'
+        for key in ('ann_file=annotations/train_cocoformat.json',
+                    'data_prefix.img_path=train/')
+    ]
+    opts = retarget_options(synth_root) + TINY[3:] + two_videos + [
         f'load_from={ckpt}', 'env_cfg.dist_cfg.backend=gloo'
     ]
     one, two = tmp_path / 'one', tmp_path / 'two'
