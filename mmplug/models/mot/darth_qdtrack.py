@@ -2,6 +2,7 @@
 from typing import Dict, List, Optional, Tuple
 
 import torch
+from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -49,6 +50,10 @@ class DARTHQDTrack(KDQDTrack):
         with_pcl (bool): Use the patch contrastive loss. Defaults to True.
         min_visible (float): Fraction of a projected pseudo box that must lie
             inside a view to keep it there. Defaults to 0.3.
+        pcl_proposal_cfg (dict, optional): Changes to the student's test-time
+            RPN config for the PCL key / reference proposals (e.g. fewer
+            for online steps). Defaults to None: the test RPN config
+            itself, as DARTH (``simple_test_rpn``).
         loss_feat_align (dict, optional): e.g. ``dict(type=
             'FeatureStatsAlignLoss', loss_weight=1.0)``; its source
             statistics come from ``train_cfg.source_stats_dataloader``
@@ -62,6 +67,7 @@ class DARTHQDTrack(KDQDTrack):
                  conf_thr: float = 0.7,
                  with_pcl: bool = True,
                  min_visible: float = 0.3,
+                 pcl_proposal_cfg: Optional[dict] = None,
                  loss_feat_align: Optional[dict] = None,
                  **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,6 +78,7 @@ class DARTHQDTrack(KDQDTrack):
         self.conf_thr = conf_thr
         self.with_pcl = with_pcl
         self.min_visible = min_visible
+        self.pcl_proposal_cfg = pcl_proposal_cfg
 
     def loss(self,
              inputs: Tensor,
@@ -275,7 +282,8 @@ class DARTHQDTrack(KDQDTrack):
     def _proposals(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
                    samples: List[DetDataSample]) -> InstanceList:
         # the test-time RPN config, as DARTH (simple_test_rpn) and KDQDTrack
-        cfg = self.detector.test_cfg.rpn
+        cfg = ConfigDict({**self.detector.test_cfg.rpn,
+                          **(self.pcl_proposal_cfg or {})})
         with torch.no_grad():
             return self.detector.rpn_head.predict_by_feat(
                 [c.detach() for c in cls_scores],
