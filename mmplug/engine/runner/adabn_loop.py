@@ -64,8 +64,9 @@ class AdaBNLoop(EpochBasedTrainLoop):
     FrozenBN layers inside ``modules`` are re-estimated over each image's
     own pixels (:func:`estimate_bn_stats`; with several processes, over all
     of their frames, so every process gets the same statistics), frozen,
-    and ``CheckpointHook`` saves ``epoch_1.pth``, which ``tools/test.py`` evaluates like any checkpoint.
-    The optimiser of the config is never stepped.
+    and ``CheckpointHook`` saves ``epoch_1.pth``, which ``tools/test.py``
+    evaluates like any checkpoint. The optimiser of the config is never
+    stepped.
 
     Args:
         runner (Runner): The runner.
