@@ -217,3 +217,30 @@ def test_deferred_views(synth_root, source_ckpt, tmp_path, record_tracks,
     for (pa, ba, ia), (pb, bb, ib) in zip(a, b):
         assert pa == pb and torch.equal(ba, bb) and torch.equal(ia, ib)
     assert deferred['online/adapted_fraction'] == 6 / 16
+
+
+def test_views_follow_the_run_seed(synth_root, source_ckpt, tmp_path,
+                                   monkeypatch):
+    """The adaptation views are seeded by randomness.seed (the runner's):
+    two seeds give different crops and colours, the same seed the same."""
+
+    class Stop(Exception):
+        pass
+
+    def first_views(seed, name):
+        cfg = online_cfg(synth_root, str(tmp_path / name), source_ckpt)
+        cfg.randomness = dict(seed=seed)
+
+        def run_iter(self, idx, data_batch):
+            raise Stop(self.views(data_batch['adapt'])['inputs'])
+
+        monkeypatch.setattr(OnlineAdaptationTestLoop, 'run_iter', run_iter)
+        with pytest.raises(Stop) as stop:
+            run(cfg)
+        return stop.value.args[0]
+
+    a, again, b = (first_views(1, 'a'), first_views(1, 'again'),
+                   first_views(2, 'b'))
+    assert all(torch.equal(x, y) for x, y in zip(a, again))
+    assert not all(x.shape == y.shape and torch.equal(x, y)
+                   for x, y in zip(a, b))
