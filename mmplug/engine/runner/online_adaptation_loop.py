@@ -64,7 +64,8 @@ class OnlineAdaptationTestLoop(TestLoop):
         track_with (str): ``'student'`` or ``'teacher'``.
         interval (int): Adapt on every ``interval``-th frame of a video.
         ema_momentum (float): Student weight of the teacher's EMA update
-            after each step, in [0, 1].
+            after each optimiser step (every k-th adaptation with
+            ``accumulative_counts=k``), in [0, 1].
         skip_conf_thr (float, optional): Skip rule: adapt only when the mean
             score of the tracking model's detections on the frame (those
             above ``skip_score_floor``; 0 when there are none) is below this.
@@ -271,7 +272,10 @@ class OnlineAdaptationTestLoop(TestLoop):
             losses = model.loss(**data)
             parsed, _ = model.parse_losses(losses)
         self.optim_wrapper.update_params(parsed)
-        ema_update_(self._pairs, self.ema_momentum)
+        # once per optimiser step (accumulative_counts > 1: every k-th
+        # call), as EMATrainHook; update_params has just asked the same
+        if self.optim_wrapper.should_update():
+            ema_update_(self._pairs, self.ema_momentum)
         _set_mode(self._modes['eval'])
 
 
