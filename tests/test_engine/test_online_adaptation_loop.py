@@ -275,7 +275,9 @@ def test_views_follow_the_run_seed(synth_root, source_ckpt, tmp_path,
         cfg.randomness = dict(seed=seed)
 
         def run_iter(self, idx, data_batch):
-            raise Stop(self.views(data_batch['adapt'])['inputs'])
+            inputs = self.views(data_batch['adapt'])['inputs']
+            # PackMultiViewInputs: {view: [image of each frame]}, unpadded
+            raise Stop([img for imgs in inputs.values() for img in imgs])
 
         monkeypatch.setattr(OnlineAdaptationTestLoop, 'run_iter', run_iter)
         with pytest.raises(Stop) as stop:

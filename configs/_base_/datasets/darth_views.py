@@ -49,8 +49,9 @@ adabn_train_pipeline = [
 
 # Online DARTH (configs/darth/darth-online_*): the views of the frame just
 # tracked, for one step at tracking speed: crops of online_crop (T = P, so
-# the teacher runs once), padded to it. Half the 1088 px side here; not
-# tuned on these data sets.
+# the teacher runs once), unpadded as darth_train_pipeline's (the data
+# preprocessor pads them after normalisation). Half the 1088 px side here;
+# not tuned on these data sets.
 online_crop = (544, 544)
 online_adapt_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
@@ -65,7 +66,6 @@ online_adapt_pipeline = [
             contrastive=dict(transforms=[
                 dict(type='RandomCrop', crop_size=online_crop),
                 dict(type='RandomFlip', prob=0.5)
-            ] + photometric)),
-        post=[dict(type='Pad', size=online_crop)]),
-    dict(type='PackTrackInputs', meta_keys=('view', 'view_homography')),
+            ] + photometric))),
+    dict(type='PackMultiViewInputs', meta_keys=('view', 'view_homography')),
 ]

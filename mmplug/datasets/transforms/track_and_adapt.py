@@ -50,9 +50,9 @@ class TrackAndAdaptInputs(BaseTransform):
     For online test-time adaptation (:class:`OnlineAdaptationTestLoop`):
     ``track`` is the usual test pipeline (it may load annotations, which
     only the evaluator reads); ``adapt`` makes the adaptation views (e.g.
-    DARTH's ``MultiViewPipeline`` + ``PackTrackInputs``) from the image path
-    and frame metadata alone: the annotations (``instances``) are removed
-    before ``adapt`` runs, so adaptation cannot read a label.
+    DARTH's ``MultiViewPipeline`` + ``PackMultiViewInputs``) from the image
+    path and frame metadata alone: the annotations (``instances``) are
+    removed before ``adapt`` runs, so adaptation cannot read a label.
 
     The input is one frame of a test-mode video dataset (``TrackImgSampler``:
     every value a list of one). The output is the ``track`` output with the
