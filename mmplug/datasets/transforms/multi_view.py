@@ -25,8 +25,9 @@ class MultiViewPipeline(BaseTransform):
     on every view (none in DARTH's configs).
 
     Each view records ``view`` (its name) and ``view_homography``: the 3 x 3
-    matrix from the reference view's pixel coordinates to its own, from the
-    ``homography_matrix`` that mmdet's geometric transforms accumulate.
+    matrix from the first view's pixel coordinates (DARTH's P, on which the
+    teacher's pseudo boxes lie) to its own, from the ``homography_matrix``
+    that mmdet's geometric transforms accumulate.
 
     The output has the list-per-key layout of ``TransformBroadcaster``, one
     entry per view in ``views`` order. Views of different sizes are packed
@@ -40,8 +41,6 @@ class MultiViewPipeline(BaseTransform):
             in the order of the output; a source must come before its users.
         post (list[dict]): Transforms run on every view after all views are
             made. Defaults to none.
-        reference (str): The view whose coordinates homographies start from.
-            Defaults to the first view.
 
     Raises:
         ViewRejectedError: When a transform returns None (rejects the
@@ -49,8 +48,7 @@ class MultiViewPipeline(BaseTransform):
     """
 
     def __init__(self, views: Dict[str, dict],
-                 post: Optional[List[dict]] = None,
-                 reference: Optional[str] = None) -> None:
+                 post: Optional[List[dict]] = None) -> None:
         if not views:
             raise ValueError('views must name at least one view')
         self.names: List[str] = list(views)
@@ -68,10 +66,6 @@ class MultiViewPipeline(BaseTransform):
             self.sources[name] = source
             self.pipelines[name] = Compose(spec.get('transforms', []))
         self.post = Compose(post or [])
-        self.reference = reference or self.names[0]
-        if self.reference not in self.names:
-            raise ValueError(f'reference {self.reference!r} is not a view of '
-                             f'{self.names}')
 
     def transform(self, results: dict) -> dict:
         outs: Dict[str, dict] = {}
@@ -83,15 +77,14 @@ class MultiViewPipeline(BaseTransform):
             outs[name] = out
         outs = {name: _run(self.post, out, f'{name} (post)')
                 for name, out in outs.items()}
-        ref_inv = np.linalg.inv(_homography(outs[self.reference]))
+        ref_inv = np.linalg.inv(_homography(outs[self.names[0]]))
         for out in outs.values():
             out['view_homography'] = (_homography(out) @ ref_inv).astype(
                 np.float32)
         return _to_lists([outs[n] for n in self.names])
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(views={self.names}, '
-                f'reference={self.reference!r})')
+        return f'{self.__class__.__name__}(views={self.names})'
 
 
 def _run(pipeline: Compose, results: dict, view: str) -> dict:

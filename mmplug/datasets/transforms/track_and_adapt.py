@@ -72,9 +72,9 @@ class TrackAndAdaptInputs(BaseTransform):
     rule then saves the view pipeline on every skipped frame, and a
     dataloader worker does no more than for plain tracking: on 2 CPU cores
     a worker busy on every frame takes the second torch thread's core,
-    which cost more than the views themselves (docs/benchmarks.md). With
-    spare cores and adaptation on every frame, ``defer=False`` moves the
-    views back into the workers.
+    which cost more than the views themselves. With spare cores and
+    adaptation on every frame, ``defer=False`` moves the views back into
+    the workers.
 
     Args:
         track (list[dict]): The test pipeline.
