@@ -11,7 +11,7 @@ pseudo_resize = dict(type='Resize', scale=view_scale, keep_ratio=True)
 
 
 def _sized(cfg):
-    """A darth_views.py pipeline at this data set's sizes."""
+    """A darth_views.py pipeline at this data set's sizes (and P's resize)."""
     sizes = {_base_.view_scale: view_scale, _base_.online_crop: online_crop}
     if cfg == _base_.pseudo_resize:
         return pseudo_resize
