@@ -47,9 +47,8 @@ def test_statistics_of_both_kinds_of_norm_layer():
         toy.frozen.running_mean.fill_(3.0)
     weight = toy.frozen.weight.clone()
     x = torch.randn(8, 3, 10, 10) * 2 + 1
-    with torch.no_grad(), estimate_bn_stats(toy, ['']) as n:
-        assert n == 2
-        assert isinstance(toy.frozen, nn.BatchNorm2d)  # for the pass
+    with torch.no_grad(), estimate_bn_stats(toy, ['']):
+        assert not isinstance(toy.frozen, FrozenBatchNorm2d)  # for the pass
         toy(x[:4])
         toy(x[4:])
     # BN: the average of the two batches' statistics (momentum=None)
@@ -73,6 +72,97 @@ def test_statistics_of_both_kinds_of_norm_layer():
                                sum(means) / 2, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(toy.frozen.running_var,
                                sum(variances) / 2, rtol=1e-4, atol=1e-5)
+
+
+class Strided(nn.Module):
+    """A FrozenBN on the input, a 1 x 1 conv of stride 2, a BN: statistics
+    at strides 1 and 2."""
+
+    def __init__(self):
+        super().__init__()
+        self.frozen = FrozenBatchNorm2d(3)
+        self.conv = nn.Conv2d(3, 4, 1, stride=2)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return self.bn(self.conv(self.frozen(x)))
+
+    extract_feat = forward
+
+
+class Tracker(nn.Module):
+    """What reestimate_bn_stats reads: a preprocessor and a detector."""
+
+    def __init__(self, pad_size_divisor=8):
+        super().__init__()
+        from mmdet.models.data_preprocessors import TrackDataPreprocessor
+        self.data_preprocessor = TrackDataPreprocessor(
+            pad_size_divisor=pad_size_divisor)
+        self.detector = Strided()
+
+
+def _raw_batch(images):
+    from mmdet.structures import DetDataSample, TrackDataSample
+    samples = []
+    for img in images:
+        sample = TrackDataSample()
+        sample.video_data_samples = [DetDataSample(metainfo=dict(
+            img_shape=tuple(img.shape[-2:])))]
+        samples.append(sample)
+    return dict(inputs=[img[None] for img in images], data_samples=samples)
+
+
+def _pooled(maps):
+    """Mean and unbiased variance over every position of (C, h, w) maps."""
+    x = torch.cat([m.flatten(1) for m in maps], dim=1)
+    return x.mean(1), x.var(1, unbiased=True)
+
+
+def test_statistics_count_only_each_images_own_pixels():
+    """A batch of a 13 x 21 and an 8 x 10 image (padded to 16 x 24): every
+    layer's statistics are those of the two unpadded images, at stride 1
+    and at stride 2 (ceil(h / 2) x ceil(w / 2) positions each)."""
+    from mmplug.engine.runner.adabn_loop import reestimate_bn_stats
+    torch.manual_seed(0)
+    model = Tracker()
+    images = [torch.randint(0, 255, (3, 13, 21)).float(),
+              torch.randint(0, 255, (3, 8, 10)).float()]
+    assert reestimate_bn_stats(model, [_raw_batch(images)],
+                               ['detector']) == 2
+    net = model.detector
+    mean, var = _pooled(images)
+    torch.testing.assert_close(net.frozen.running_mean, mean)
+    torch.testing.assert_close(net.frozen.running_var, var)
+    # the next layer sees the images normalised with those statistics
+    # (biased variance, as BatchNorm in training mode)
+    scale = torch.rsqrt(var * (13 * 21 + 80 - 1) / (13 * 21 + 80) + 1e-5)
+    with torch.no_grad():
+        feats = [net.conv(((img - mean[:, None, None]) *
+                           scale[:, None, None])[None])[0] for img in images]
+    assert [f.shape[-2:] for f in feats] == [(7, 11), (4, 5)]
+    mean, var = _pooled(feats)
+    torch.testing.assert_close(net.bn.running_mean, mean, rtol=1e-4,
+                               atol=1e-5)
+    torch.testing.assert_close(net.bn.running_var, var, rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_online_statistics_count_only_the_frames_own_pixels():
+    """Online BN: a 13 x 21 frame padded to 16 x 24 updates the statistics
+    with its own pixels only."""
+    from mmplug.models.utils.bn_stats import OnlineBNStats
+    model = Tracker()
+    model.detector.frozen.running_mean.fill_(5.0)
+    bn = OnlineBNStats(model, ['detector'], momentum=0.1)
+    img = torch.randint(0, 255, (3, 13, 21)).float()
+    with torch.no_grad(), bn.tracking():
+        data = model.data_preprocessor(_raw_batch([img]))
+        assert data['inputs'].shape[-2:] == (16, 24)
+        model.detector(data['inputs'][:, 0])
+    mean, var = _pooled([img])  # the first frame weighs 1
+    torch.testing.assert_close(model.detector.frozen.running_mean, mean)
+    torch.testing.assert_close(model.detector.frozen.running_var, var,
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_no_norm_layer_is_an_error():

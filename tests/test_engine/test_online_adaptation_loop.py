@@ -179,6 +179,49 @@ def test_bad_arguments(kwargs, match):
                                  **kwargs)
 
 
+class _ToyTeacherStudent(torch.nn.Module):
+    """A student weight and its teacher copy; the loss pulls w to 1."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.full((1, ), 0.5))
+        self.register_buffer('teacher_w', torch.zeros(1))
+
+    def data_preprocessor(self, data, training):
+        return data
+
+    def loss(self):
+        return dict(loss=((self.w - 1)**2).sum())
+
+    def parse_losses(self, losses):
+        return losses['loss'], {}
+
+
+@pytest.mark.parametrize('counts', [1, 2])
+def test_ema_once_per_optimiser_step(counts):
+    """With accumulative_counts=k the student changes every k-th step
+    call, and the teacher's EMA with it (not after every backward pass)."""
+    from types import SimpleNamespace
+
+    from mmengine.optim import OptimWrapper
+    model = _ToyTeacherStudent()
+    loop = OnlineAdaptationTestLoop.__new__(OnlineAdaptationTestLoop)
+    loop._runner = SimpleNamespace(model=model)
+    loop.ema_momentum = 0.5
+    loop._pairs = [(model.teacher_w, model.w)]
+    loop._modes = dict(train=[], eval=[])
+    loop.optim_wrapper = OptimWrapper(
+        torch.optim.SGD(model.parameters(), lr=0.25),
+        accumulative_counts=counts)
+    teachers = []
+    for _ in range(4):
+        loop._step({})
+        teachers.append(model.teacher_w.item())
+    # the teacher moves exactly when the student has stepped
+    moved = [b != a for a, b in zip([0.0] + teachers, teachers)]
+    assert moved == [(i + 1) % counts == 0 for i in range(4)]
+
+
 def test_needs_adaptation_inputs(synth_root, source_ckpt, tmp_path):
     cfg = online_cfg(synth_root, str(tmp_path / 'w'), source_ckpt)
     pipeline = cfg.test_dataloader.dataset.pipeline
@@ -217,3 +260,32 @@ def test_deferred_views(synth_root, source_ckpt, tmp_path, record_tracks,
     for (pa, ba, ia), (pb, bb, ib) in zip(a, b):
         assert pa == pb and torch.equal(ba, bb) and torch.equal(ia, ib)
     assert deferred['online/adapted_fraction'] == 6 / 16
+
+
+def test_views_follow_the_run_seed(synth_root, source_ckpt, tmp_path,
+                                   monkeypatch):
+    """The adaptation views are seeded by randomness.seed (the runner's):
+    two seeds give different crops and colours, the same seed the same."""
+
+    class Stop(Exception):
+        pass
+
+    def first_views(seed, name):
+        cfg = online_cfg(synth_root, str(tmp_path / name), source_ckpt)
+        cfg.randomness = dict(seed=seed)
+
+        def run_iter(self, idx, data_batch):
+            inputs = self.views(data_batch['adapt'])['inputs']
+            # PackMultiViewInputs: {view: [image of each frame]}, unpadded
+            raise Stop([img for imgs in inputs.values() for img in imgs])
+
+        monkeypatch.setattr(OnlineAdaptationTestLoop, 'run_iter', run_iter)
+        with pytest.raises(Stop) as stop:
+            run(cfg)
+        return stop.value.args[0]
+
+    a, again, b = (first_views(1, 'a'), first_views(1, 'again'),
+                   first_views(2, 'b'))
+    assert all(torch.equal(x, y) for x, y in zip(a, again))
+    assert not all(x.shape == y.shape and torch.equal(x, y)
+                   for x, y in zip(a, b))

@@ -93,3 +93,93 @@ def test_online_adaptation_in_two_processes_matches_one(synth_root,
     assert metrics['1']['adapted_fraction'] == 1.0
     assert metrics['1']['IDTP'] > 0
     assert metrics['1'] == metrics['2']
+
+
+def _state(path):
+    import torch
+    return torch.load(path, map_location='cpu',
+                      weights_only=False)['state_dict']
+
+
+@pytest.mark.slow
+def test_adabn_in_two_processes_matches_one(synth_root, tmp_path):
+    """AdaBN in 2 processes of 1 frame per batch: exactly the statistics of
+    1 process with batches of 2 (the sampler deals each step's 2 frames to
+    the 2 processes), the same in both processes, saved by rank 0."""
+    import torch
+    from mmengine.config import Config
+
+    from mmdet.registry import MODELS
+    from ..test_engine.test_adabn import ADABN_CONFIG
+    from .test_train_test import TINY
+    torch.manual_seed(0)
+    ckpt = tmp_path / 'source.pth'
+    torch.save(dict(state_dict=MODELS.build(
+        Config.fromfile(SYNTH_CONFIG).model).state_dict()), ckpt)
+    # the val split has 1 video: the (unused) val loader needs one per rank
+    two_videos = [
+        f'val_dataloader.dataset.{key}'
+        for key in ('ann_file=annotations/train_cocoformat.json',
+                    'data_prefix.img_path=train/')
+    ]
+    opts = retarget_options(synth_root) + TINY[3:] + two_videos + [
+        f'load_from={ckpt}', 'env_cfg.dist_cfg.backend=gloo'
+    ]
+    one, two = tmp_path / 'one', tmp_path / 'two'
+    _sh(['tools/dist_train.sh', ADABN_CONFIG, '1', '--work-dir', str(one),
+         '--cfg-options'] + opts + ['train_dataloader.batch_size=2'])
+    _sh(['tools/dist_train.sh', ADABN_CONFIG, '2', '--work-dir', str(two),
+         '--cfg-options'] + opts + ['train_dataloader.batch_size=1'])
+    a, b = _state(one / 'epoch_1.pth'), _state(two / 'epoch_1.pth')
+    src = _state(ckpt)
+    keys = [k for k in a if k.endswith(('running_mean', 'running_var'))]
+    assert keys and any(not torch.allclose(a[k], src[k]) for k in keys)
+    for k in keys:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_online_adapted_fraction_counts_every_process(synth_root,
+                                                      tmp_path):
+    """adapted_fraction is over the frames of every process: videos of 8
+    and 5 frames, adapting on every 3rd frame, give 5 / 13 in one process
+    and in two (rank 0 alone: 3 / 8)."""
+    import shutil
+
+    import torch
+    from mmengine.config import Config
+
+    from mmdet.registry import MODELS
+    from ..test_engine.test_online_adaptation_loop import ONLINE_CONFIG
+    root = tmp_path / 'data'
+    shutil.copytree(synth_root, root)
+    ann = root / 'annotations' / 'train_cocoformat.json'
+    data = json.loads(ann.read_text())
+    video = data['images'][-1]['video_id']
+    drop = {im['id'] for im in data['images']
+            if im['video_id'] == video and im['frame_id'] >= 5}
+    data['images'] = [im for im in data['images'] if im['id'] not in drop]
+    data['annotations'] = [a for a in data['annotations']
+                           if a['image_id'] not in drop]
+    ann.write_text(json.dumps(data))
+    torch.manual_seed(0)
+    ckpt = tmp_path / 'source.pth'
+    torch.save(dict(state_dict=MODELS.build(
+        Config.fromfile(SYNTH_CONFIG).model).state_dict()), ckpt)
+    opts = [
+        f'test_dataloader.dataset.data_root={root}/',
+        'test_dataloader.dataset.ann_file=annotations/train_cocoformat.json',
+        'test_dataloader.dataset.data_prefix.img_path=train/',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        'test_cfg.skip_conf_thr=None', 'test_cfg.interval=3',
+        'env_cfg.dist_cfg.backend=gloo'
+    ]
+    fractions = {}
+    for nproc in ('1', '2'):
+        out = tmp_path / f'test{nproc}'
+        _sh(['tools/dist_test.sh', ONLINE_CONFIG, str(ckpt), nproc,
+             '--work-dir', str(out), '--cfg-options'] + opts)
+        metrics = json.loads((out / 'metrics.json').read_text())
+        fractions[nproc] = metrics['adapted_fraction']
+    assert fractions == {'1': 5 / 13, '2': 5 / 13}

@@ -4,10 +4,12 @@
 # MOTChallenge's 1088 px (view_scale); synthetic_target.py maps the sizes
 # to its own.
 #
-# DARTH's four views of a frame:
-#   pseudo P = resize(frame)          (teacher pseudo-labels on it)
-#   teacher T = geometric(P)          student S = photometric(T)
-#   contrastive C = geometric'(P) + photometric'
+# DARTH's four views of a frame, each made from the loaded frame:
+#   pseudo P = flip + resize(frame)   (teacher pseudo-labels on it)
+#   teacher T = geometric(frame)      student S = photometric(T)
+#   contrastive C = geometric'(frame) + photometric'
+# No padding here: the data preprocessor pads each view's batch after
+# normalisation (MultiViewDataPreprocessor, as DARTH).
 view_scale = (1088, 1088)
 geometric = [
     dict(
@@ -19,22 +21,21 @@ geometric = [
     dict(type='RandomFlip', prob=0.5),
 ]
 photometric = [dict(type='PhotoMetricDistortion')]
-pad = [dict(type='Pad', size=view_scale)]
+# P: the frame at DARTH's target train resolution (its train pipeline:
+# SeqRandomFlip, SeqResize((1920, 1080), keep_ratio=False))
+pseudo_resize = dict(type='Resize', scale=(1920, 1080), keep_ratio=False)
+pseudo = [dict(type='RandomFlip', prob=0.5), pseudo_resize]
 
 darth_train_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
-    dict(type='Resize', scale=view_scale, keep_ratio=True),
     dict(
         type='MultiViewPipeline',
         views=dict(
-            pseudo=dict(transforms=[]),
+            pseudo=dict(transforms=pseudo),
             teacher=dict(transforms=geometric),
             student=dict(source='teacher', transforms=photometric),
-            contrastive=dict(transforms=geometric + photometric)),
-        # padded after the photometric distortion (as DARTH): S and T differ
-        # only inside the image, their padded areas are identical
-        post=pad),
-    dict(type='PackTrackInputs', meta_keys=('view', 'view_homography')),
+            contrastive=dict(transforms=geometric + photometric))),
+    dict(type='PackMultiViewInputs', meta_keys=('view', 'view_homography')),
 ]
 
 # AdaBN (configs/adabn/): the target frames as the tracker sees them at
@@ -48,8 +49,9 @@ adabn_train_pipeline = [
 
 # Online DARTH (configs/darth/darth-online_*): the views of the frame just
 # tracked, for one step at tracking speed: crops of online_crop (T = P, so
-# the teacher runs once), padded to it. Half the 1088 px side here; not
-# tuned on these data sets.
+# the teacher runs once), unpadded as darth_train_pipeline's (the data
+# preprocessor pads them after normalisation). Half the 1088 px side here;
+# not tuned on these data sets.
 online_crop = (544, 544)
 online_adapt_pipeline = [
     dict(type='LoadCheckedImageFromFile'),
@@ -64,7 +66,6 @@ online_adapt_pipeline = [
             contrastive=dict(transforms=[
                 dict(type='RandomCrop', crop_size=online_crop),
                 dict(type='RandomFlip', prob=0.5)
-            ] + photometric)),
-        post=[dict(type='Pad', size=online_crop)]),
-    dict(type='PackTrackInputs', meta_keys=('view', 'view_homography')),
+            ] + photometric))),
+    dict(type='PackMultiViewInputs', meta_keys=('view', 'view_homography')),
 ]

@@ -6,11 +6,15 @@ _base_ = ['./synthetic.py', './darth_views.py']
 target_root = 'data/synth/target-C/fog-3/'
 view_scale = _base_.img_scale
 online_crop = (64, 64)  # a third of the frame side
+# P: the frame at the train pipeline's resolution (synthetic.py's)
+pseudo_resize = dict(type='Resize', scale=view_scale, keep_ratio=True)
 
 
 def _sized(cfg):
-    """A darth_views.py pipeline at this data set's sizes."""
+    """A darth_views.py pipeline at this data set's sizes (and P's resize)."""
     sizes = {_base_.view_scale: view_scale, _base_.online_crop: online_crop}
+    if cfg == _base_.pseudo_resize:
+        return pseudo_resize
     if isinstance(cfg, dict):
         return {key: _sized(value) for key, value in cfg.items()}
     if isinstance(cfg, list):
@@ -19,7 +23,7 @@ def _sized(cfg):
 
 
 geometric = _sized(_base_.geometric)
-pad = _sized(_base_.pad)
+pseudo = _sized(_base_.pseudo)
 darth_train_pipeline = _sized(_base_.darth_train_pipeline)
 adabn_train_pipeline = _sized(_base_.adabn_train_pipeline)
 online_adapt_pipeline = _sized(_base_.online_adapt_pipeline)

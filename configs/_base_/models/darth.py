@@ -30,6 +30,8 @@ kd_model = dict(
         type='ROIDistillationLoss', loss_weight=distillation_weight))
 
 # DARTHQDTrack: unsupervised, on the four views of unlabelled frames
+# (views of different sizes, each view's batch padded after normalisation)
 darth_model = dict(
     kd_model, type='DARTHQDTrack', conf_thr=0.7, with_pcl=True,
-    min_visible=0.3)
+    min_visible=0.3,
+    data_preprocessor=dict(type='MultiViewDataPreprocessor'))

@@ -23,6 +23,5 @@ darth_online_test_cfg = dict(
     skip_conf_thr=0.5)
 # fewer proposals: a step costs about one tracking pass
 darth_online_model = dict(
-    detector=dict(
-        train_cfg=dict(rpn_proposal=dict(nms_pre=50, max_per_img=32))),
+    pcl_proposal_cfg=dict(nms_pre=50, max_per_img=32),
     distill_proposal_cfg=dict(nms_pre=100, max_per_img=32))

@@ -3,8 +3,9 @@ import copy
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from mmcv.transforms import BaseTransform, Compose
+from mmcv.transforms import BaseTransform, Compose, to_tensor
 
+from mmdet.datasets.transforms import PackTrackInputs
 from mmdet.registry import TRANSFORMS
 
 
@@ -18,29 +19,28 @@ class MultiViewPipeline(BaseTransform):
 
     A view starts from a copy of another view's result (``source``), or of
     the input for ``source=None``, so that DARTH's views chain as
-    ``P = frame``, ``T = geometric(P)``, ``S = photometric(T)`` (the same
-    geometry as T) and ``C = geometric'(P) + photometric'``. Then ``post``
-    runs on every view (e.g. ``Pad`` to one shape): a view made from another
-    one sees it *before* ``post``, so S and T differ only inside the image
-    and their padded areas are identical, as in DARTH (photometric
-    distortion before padding).
+    ``P = resize(frame)``, ``T = geometric(frame)``, ``S = photometric(T)``
+    (the same geometry as T) and ``C = geometric'(frame) + photometric'``,
+    each made from the loaded frame (one resize each). Then ``post`` runs
+    on every view (none in DARTH's configs).
 
     Each view records ``view`` (its name) and ``view_homography``: the 3 x 3
-    matrix from the reference view's pixel coordinates to its own, from the
-    ``homography_matrix`` that mmdet's geometric transforms accumulate.
+    matrix from the first view's pixel coordinates (DARTH's P, on which the
+    teacher's pseudo boxes lie) to its own, from the ``homography_matrix``
+    that mmdet's geometric transforms accumulate.
 
     The output has the list-per-key layout of ``TransformBroadcaster``, one
-    entry per view in ``views`` order, ready for ``PackTrackInputs`` with
-    ``meta_keys=('view', 'view_homography')``. All views must end with the
-    same image shape (e.g. ``post=[dict(type='Pad', size=...)]``).
+    entry per view in ``views`` order. Views of different sizes are packed
+    by :class:`PackMultiViewInputs` and padded by the data preprocessor
+    after normalisation (:class:`MultiViewDataPreprocessor`, as DARTH and
+    mmdet pad); views of one size may also go to ``PackTrackInputs``, both
+    with ``meta_keys=('view', 'view_homography')``.
 
     Args:
         views (dict): ``{name: dict(source=None | name, transforms=[...])}``,
             in the order of the output; a source must come before its users.
         post (list[dict]): Transforms run on every view after all views are
             made. Defaults to none.
-        reference (str): The view whose coordinates homographies start from.
-            Defaults to the first view.
 
     Raises:
         ViewRejectedError: When a transform returns None (rejects the
@@ -48,8 +48,7 @@ class MultiViewPipeline(BaseTransform):
     """
 
     def __init__(self, views: Dict[str, dict],
-                 post: Optional[List[dict]] = None,
-                 reference: Optional[str] = None) -> None:
+                 post: Optional[List[dict]] = None) -> None:
         if not views:
             raise ValueError('views must name at least one view')
         self.names: List[str] = list(views)
@@ -67,10 +66,6 @@ class MultiViewPipeline(BaseTransform):
             self.sources[name] = source
             self.pipelines[name] = Compose(spec.get('transforms', []))
         self.post = Compose(post or [])
-        self.reference = reference or self.names[0]
-        if self.reference not in self.names:
-            raise ValueError(f'reference {self.reference!r} is not a view of '
-                             f'{self.names}')
 
     def transform(self, results: dict) -> dict:
         outs: Dict[str, dict] = {}
@@ -82,15 +77,14 @@ class MultiViewPipeline(BaseTransform):
             outs[name] = out
         outs = {name: _run(self.post, out, f'{name} (post)')
                 for name, out in outs.items()}
-        ref_inv = np.linalg.inv(_homography(outs[self.reference]))
+        ref_inv = np.linalg.inv(_homography(outs[self.names[0]]))
         for out in outs.values():
             out['view_homography'] = (_homography(out) @ ref_inv).astype(
                 np.float32)
         return _to_lists([outs[n] for n in self.names])
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(views={self.names}, '
-                f'reference={self.reference!r})')
+        return f'{self.__class__.__name__}(views={self.names})'
 
 
 def _run(pipeline: Compose, results: dict, view: str) -> dict:
@@ -117,3 +111,33 @@ def _to_lists(outs: Sequence[dict]) -> dict:
     for out in outs[1:]:
         keys &= set(out)
     return {k: [out[k] for out in outs] for k in keys}
+
+
+@TRANSFORMS.register_module()
+class PackMultiViewInputs(PackTrackInputs):
+    """``PackTrackInputs`` for the views of :class:`MultiViewPipeline`, which
+    may differ in size: ``inputs`` is ``{view name: (C, H, W) tensor}`` (a
+    dict, so that ``pseudo_collate`` keeps one list of N images per view)
+    and the data samples are ``PackTrackInputs``'s, one per view. Nothing
+    is padded here: :class:`MultiViewDataPreprocessor` pads each view's
+    batch after normalisation.
+
+    Args:
+        meta_keys, default_meta_keys: As ``PackTrackInputs``.
+    """
+
+    def transform(self, results: dict) -> dict:
+        if 'view' not in results or 'img' not in results:
+            raise KeyError('PackMultiViewInputs packs the output of '
+                           'MultiViewPipeline (keys img and view), got keys '
+                           f'{sorted(results)}')
+        imgs = results.pop('img')
+        try:
+            packed = super().transform(results)
+        finally:
+            results['img'] = imgs
+        packed['inputs'] = {
+            name: to_tensor(np.ascontiguousarray(img.transpose(2, 0, 1)))
+            for name, img in zip(results['view'], imgs)
+        }
+        return packed

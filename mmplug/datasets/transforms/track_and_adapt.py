@@ -3,7 +3,7 @@ import contextlib
 import copy
 import random
 import zlib
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 import numpy as np
 
@@ -50,9 +50,9 @@ class TrackAndAdaptInputs(BaseTransform):
     For online test-time adaptation (:class:`OnlineAdaptationTestLoop`):
     ``track`` is the usual test pipeline (it may load annotations, which
     only the evaluator reads); ``adapt`` makes the adaptation views (e.g.
-    DARTH's ``MultiViewPipeline`` + ``PackTrackInputs``) from the image path
-    and frame metadata alone: the annotations (``instances``) are removed
-    before ``adapt`` runs, so adaptation cannot read a label.
+    DARTH's ``MultiViewPipeline`` + ``PackMultiViewInputs``) from the image
+    path and frame metadata alone: the annotations (``instances``) are
+    removed before ``adapt`` runs, so adaptation cannot read a label.
 
     The input is one frame of a test-mode video dataset (``TrackImgSampler``:
     every value a list of one). The output is the ``track`` output with the
@@ -62,7 +62,9 @@ class TrackAndAdaptInputs(BaseTransform):
     are seeded per frame from ``seed``, the video id and the frame index,
     so a frame gets the same views however the videos are split across
     processes or workers, wherever the data set lies, and whichever
-    process makes them.
+    process makes them. ``seed=None`` (the default) is the run's seed
+    (``randomness.seed``), which :class:`OnlineAdaptationTestLoop` sets
+    before the first frame, so each seed of a sweep gets its own views.
 
     With ``defer=True`` (the default) the views are not made here: the
     item carries a :class:`DeferredViews` (the label-free frame dict) and
@@ -70,23 +72,26 @@ class TrackAndAdaptInputs(BaseTransform):
     rule then saves the view pipeline on every skipped frame, and a
     dataloader worker does no more than for plain tracking: on 2 CPU cores
     a worker busy on every frame takes the second torch thread's core,
-    which cost more than the views themselves (docs/benchmarks.md). With
-    spare cores and adaptation on every frame, ``defer=False`` moves the
-    views back into the workers.
+    which cost more than the views themselves. With spare cores and
+    adaptation on every frame, ``defer=False`` moves the views back into
+    the workers.
 
     Args:
         track (list[dict]): The test pipeline.
         adapt (list[dict]): The adaptation pipeline, starting from the frame
             dict (``img_path``, ``frame_id``, ``video_id``, ...).
-        seed (int): Seed of the per-frame random views. Defaults to 0.
+        seed (int, optional): Seed of the per-frame random views; None:
+            the runner's seed, set by the loop (:meth:`set_seed`). Defaults
+            to None.
         defer (bool): Leave the views to the loop. Defaults to True.
     """
 
     def __init__(self, track: List[dict], adapt: List[dict],
-                 seed: int = 0, defer: bool = True) -> None:
+                 seed: Optional[int] = None, defer: bool = True) -> None:
         self.track = Compose(track)
         self.adapt = Compose(adapt)
         self.seed = seed
+        self.run_seed: Optional[int] = None
         self.defer = defer
 
     def transform(self, results: dict) -> dict:
@@ -104,11 +109,25 @@ class TrackAndAdaptInputs(BaseTransform):
         packed['adapt'] = adapt
         return packed
 
+    def set_seed(self, seed: int) -> None:
+        """Use the run's ``seed`` unless the config gave its own."""
+        if self.seed is None:
+            self.run_seed = int(seed)
+
     def views(self, frame: 'DeferredViews') -> dict:
-        """The packed adaptation views of a frame (seeded per frame)."""
+        """The packed adaptation views of a frame (seeded per frame).
+
+        Raises:
+            ValueError: When no seed was given nor set (:meth:`set_seed`).
+        """
+        seed = self.seed if self.seed is not None else self.run_seed
+        if seed is None:
+            raise ValueError(
+                'TrackAndAdaptInputs: seed=None takes the run\'s seed, which '
+                'OnlineAdaptationTestLoop sets; outside it give a seed')
         frame = frame.frame
         key = f'{frame.get("video_id")}/{frame.get("frame_id")}'
-        with frame_rng(self.seed, key):
+        with frame_rng(seed, key):
             adapt = self.adapt(copy.deepcopy(frame))
         if adapt is None:
             raise ValueError('the adapt pipeline rejected frame '

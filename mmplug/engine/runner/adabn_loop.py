@@ -1,7 +1,8 @@
 """AdaBN as a train loop: BatchNorm statistics from unlabelled target data."""
-from typing import Dict, Iterable, Sequence, Union
+from typing import Dict, Iterable, List, Sequence, Tuple, Union
 
 import torch
+from mmengine.dist import all_reduce
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 from torch import Tensor, nn
@@ -18,17 +19,17 @@ def check_modules(modules: Sequence[str]) -> tuple:
     return tuple(modules)
 
 
-def reference_images(data: dict) -> Tensor:
-    """(N, V, C, H, W) preprocessed inputs -> (N, C, h, w) of the first view
-    (DARTH's pseudo-label view P, or AdaBN's only one), cropped to the
-    largest image of the batch (without padding, which would enter the
-    statistics)."""
+def view_batch(data: dict) -> Tuple[Tensor, List[tuple]]:
+    """(N, V, C, H, W) preprocessed inputs -> the (N, C, h, w) batch of the
+    first view (DARTH's pseudo-label view P, or AdaBN's only one), cropped
+    to that view's own ``batch_input_shape`` when the data preprocessor
+    padded views apart (:class:`MultiViewDataPreprocessor`), and each
+    image's ``img_shape`` (its own pixels, without padding)."""
+    samples = [s.video_data_samples[0] for s in data['data_samples']]
     inputs = data['inputs'][:, 0]
-    shapes = [s.video_data_samples[0].metainfo['img_shape']
-              for s in data['data_samples']]
-    h = max(s[0] for s in shapes)
-    w = max(s[1] for s in shapes)
-    return inputs[..., :h, :w].contiguous()
+    h, w = samples[0].metainfo.get('batch_input_shape', inputs.shape[-2:])
+    shapes = [s.metainfo['img_shape'][:2] for s in samples]
+    return inputs[..., :h, :w].contiguous(), shapes
 
 
 @torch.no_grad()
@@ -36,17 +37,23 @@ def reestimate_bn_stats(model: nn.Module, batches: Iterable[dict],
                         modules: Sequence[str]) -> int:
     """AdaBN: the norm statistics in ``modules`` of a tracker (``model.
     detector`` / ``model.data_preprocessor``) from ``batches`` of raw
-    dataloader items, one pass, no gradient; returns the number of frames.
+    dataloader items, one pass, no gradient, over each image's own pixels
+    (:func:`estimate_bn_stats`; with ``torch.distributed``, summed over
+    the processes' batches); returns the number of frames (of every
+    process).
     """
     frames = 0
     model.eval()
-    with estimate_bn_stats(model, modules):
+    with estimate_bn_stats(model, modules) as extents:
         for batch in batches:
             data = model.data_preprocessor(batch, False)
-            images = reference_images(data)
+            images, shapes = view_batch(data)
+            extents.set(shapes, images.shape[-2:])
             model.detector.extract_feat(images)
             frames += len(images)
-    return frames
+    total = torch.tensor([frames], dtype=torch.float64)
+    all_reduce(total, op='sum')
+    return int(total.item())
 
 
 @LOOPS.register_module()
@@ -55,10 +62,12 @@ class AdaBNLoop(EpochBasedTrainLoop):
 
     One pass over ``train_dataloader`` (the unlabelled target frames, one
     view each), no gradient, no label: the statistics of the BatchNorm or
-    FrozenBN layers inside ``modules`` are re-estimated
-    (:func:`estimate_bn_stats`), frozen, and ``CheckpointHook`` saves
-    ``epoch_1.pth``, which ``tools/test.py`` evaluates like any checkpoint.
-    The optimiser of the config is never stepped.
+    FrozenBN layers inside ``modules`` are re-estimated over each image's
+    own pixels (:func:`estimate_bn_stats`; with several processes, over all
+    of their frames, so every process gets the same statistics), frozen,
+    and ``CheckpointHook`` saves ``epoch_1.pth``, which ``tools/test.py``
+    evaluates like any checkpoint. The optimiser of the config is never
+    stepped.
 
     Args:
         runner (Runner): The runner.

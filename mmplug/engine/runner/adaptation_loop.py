@@ -24,11 +24,12 @@ class AdaptationTrainLoop(EpochBasedTrainLoop):
     - ``bn_stats='target'``: before the first step (not when resuming), the
       statistics of the norm layers in ``bn_modules`` are re-estimated on
       one pass over the unlabelled train frames (AdaBN, on the first view,
-      DARTH's pseudo-label view P, cropped to the image), frozen again and
-      copied to the teacher; then adaptation proceeds as with
-      ``'source'``. With ``bn_dataloader``, that pass reads its own loader
-      instead (AdaBN's batch size and one-view pipeline), so the
-      adaptation starts from exactly the AdaBN baseline's model.
+      DARTH's pseudo-label view P, over each image's own pixels and, with
+      several processes, over all of their frames), frozen again and copied
+      to the teacher; then adaptation proceeds as with ``'source'``. With
+      ``bn_dataloader``, that pass reads its own loader instead (AdaBN's
+      batch size and one-view pipeline), so the adaptation starts from
+      exactly the AdaBN baseline's model.
 
     Args:
         runner, dataloader, max_epochs, val_begin, val_interval,

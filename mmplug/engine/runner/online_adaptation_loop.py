@@ -5,7 +5,7 @@ from contextlib import nullcontext
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-from mmengine.dist import get_world_size
+from mmengine.dist import all_reduce, get_world_size
 from mmengine.evaluator import Evaluator
 from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop
@@ -43,7 +43,8 @@ class OnlineAdaptationTestLoop(TestLoop):
        update. So no tracking result depends on a frame that the model has
        not yet reached.
 
-    The fraction of frames adapted is logged and returned as
+    The fraction of frames adapted (over all processes) is logged and
+    returned as
     ``online/adapted_fraction``.
 
     With several processes (``--launcher pytorch``), each adapts its own
@@ -63,7 +64,8 @@ class OnlineAdaptationTestLoop(TestLoop):
         track_with (str): ``'student'`` or ``'teacher'``.
         interval (int): Adapt on every ``interval``-th frame of a video.
         ema_momentum (float): Student weight of the teacher's EMA update
-            after each step, in [0, 1].
+            after each optimiser step (every k-th adaptation with
+            ``accumulative_counts=k``), in [0, 1].
         skip_conf_thr (float, optional): Skip rule: adapt only when the mean
             score of the tracking model's detections on the frame (those
             above ``skip_score_floor``; 0 when there are none) is below this.
@@ -136,6 +138,8 @@ class OnlineAdaptationTestLoop(TestLoop):
                        if s.requires_grad]
         self._setup_online_bn(model)
         self._views = _find_views_transform(self.dataloader.dataset)
+        if self._views is not None:  # the views follow randomness.seed
+            self._views.set_seed(self.runner.seed)
         self._new_optimizer()
         self.counts = dict(frames=0, adapted=0)
         self._modes = {mode: _mode_flags(model, mode == 'train')
@@ -144,11 +148,13 @@ class OnlineAdaptationTestLoop(TestLoop):
         for idx, data_batch in enumerate(self.dataloader):
             self.run_iter(idx, data_batch)
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
-        fraction = self.counts['adapted'] / max(self.counts['frames'], 1)
+        frames, adapted = _summed_over_processes(self.counts['frames'],
+                                                 self.counts['adapted'])
+        fraction = adapted / max(frames, 1)
         metrics['online/adapted_fraction'] = fraction
         self.runner.logger.info(
-            f'online adaptation: adapted on {self.counts["adapted"]} of '
-            f'{self.counts["frames"]} frames ({100 * fraction:.1f} %)')
+            f'online adaptation: adapted on {adapted} of {frames} frames '
+            f'({100 * fraction:.1f} %)')
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         self.runner.call_hook('after_test')
         return metrics
@@ -266,7 +272,10 @@ class OnlineAdaptationTestLoop(TestLoop):
             losses = model.loss(**data)
             parsed, _ = model.parse_losses(losses)
         self.optim_wrapper.update_params(parsed)
-        ema_update_(self._pairs, self.ema_momentum)
+        # once per optimiser step (accumulative_counts > 1: every k-th
+        # call), as EMATrainHook; update_params has just asked the same
+        if self.optim_wrapper.should_update():
+            ema_update_(self._pairs, self.ema_momentum)
         _set_mode(self._modes['eval'])
 
 
@@ -300,6 +309,14 @@ def _check_args(reset, track_with, interval, ema_momentum, skip_conf_thr,
             'each process on its own share of the videos, so the result '
             "would depend on the number of processes; use reset='video' "
             'or run it in one process')
+
+
+def _summed_over_processes(*counts: int) -> List[int]:
+    """``counts`` summed over every process (as they are without
+    ``torch.distributed``), e.g. the frames each process saw."""
+    total = torch.tensor(counts, dtype=torch.float64)
+    all_reduce(total, op='sum')
+    return [int(c) for c in total.tolist()]
 
 
 def _find_views_transform(dataset) -> Optional[TrackAndAdaptInputs]:

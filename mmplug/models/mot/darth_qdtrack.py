@@ -2,6 +2,7 @@
 from typing import Dict, List, Optional, Tuple
 
 import torch
+from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -45,6 +46,10 @@ class DARTHQDTrack(KDQDTrack):
         with_pcl (bool): Use the patch contrastive loss. Defaults to True.
         min_visible (float): Fraction of a projected pseudo box that must lie
             inside a view to keep it there. Defaults to 0.3.
+        pcl_proposal_cfg (dict, optional): Changes to the student's test-time
+            RPN config for the PCL key / reference proposals (e.g. fewer
+            for online steps). Defaults to None: the test RPN config
+            itself, as DARTH (``simple_test_rpn``).
         **kwargs: :class:`KDQDTrack` arguments.
     """
 
@@ -53,6 +58,7 @@ class DARTHQDTrack(KDQDTrack):
                  conf_thr: float = 0.7,
                  with_pcl: bool = True,
                  min_visible: float = 0.3,
+                 pcl_proposal_cfg: Optional[dict] = None,
                  **kwargs):
         super().__init__(*args, **kwargs)
         if not 0 <= conf_thr <= 1:
@@ -60,6 +66,7 @@ class DARTHQDTrack(KDQDTrack):
         self.conf_thr = conf_thr
         self.with_pcl = with_pcl
         self.min_visible = min_visible
+        self.pcl_proposal_cfg = pcl_proposal_cfg
 
     def loss(self, inputs: Tensor, data_samples: TrackSampleList,
              **kwargs) -> dict:
@@ -106,7 +113,8 @@ class DARTHQDTrack(KDQDTrack):
     @staticmethod
     def split_views(inputs: Tensor,
                     data_samples: TrackSampleList) -> Dict[str, View]:
-        """(N, V, C, H, W) -> {view name: ((N, C, H, W), [sample] * N)}."""
+        """(N, V, C, H, W) -> {view name: ((N, C, h, w), [sample] * N)},
+        each view cropped to its samples' ``batch_input_shape``."""
         if inputs.dim() != 5:
             raise ValueError('DARTH needs inputs of shape (N, V, C, H, W), '
                              f'got {tuple(inputs.shape)}')
@@ -121,7 +129,10 @@ class DARTHQDTrack(KDQDTrack):
         for name in VIEWS:
             idx = names.index(name)
             samples = [s.video_data_samples[idx] for s in data_samples]
-            views[name] = (inputs[:, idx].contiguous(), samples)
+            # a view padded apart (MultiViewDataPreprocessor): its own shape
+            h, w = samples[0].metainfo.get('batch_input_shape',
+                                           inputs.shape[-2:])
+            views[name] = (inputs[:, idx, :, :h, :w].contiguous(), samples)
         return views
 
     @torch.no_grad()
@@ -232,8 +243,9 @@ class DARTHQDTrack(KDQDTrack):
 
     def _proposals(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
                    samples: List[DetDataSample]) -> InstanceList:
-        cfg = self.detector.train_cfg.get('rpn_proposal',
-                                          self.detector.test_cfg.rpn)
+        # the test-time RPN config, as DARTH (simple_test_rpn) and KDQDTrack
+        cfg = ConfigDict({**self.detector.test_cfg.rpn,
+                          **(self.pcl_proposal_cfg or {})})
         with torch.no_grad():
             return self.detector.rpn_head.predict_by_feat(
                 [c.detach() for c in cls_scores],

@@ -179,3 +179,35 @@ def test_bad_arguments(darth_cfg):
     with pytest.raises(ValueError, match='unknown teacher keys'):
         MODELS.build(cfg)
 
+
+def test_pcl_proposals_use_the_test_rpn_config(darth, darth_cfg,
+                                               monkeypatch):
+    """DARTH's PCL key and reference proposals come from simple_test_rpn,
+    i.e. the test-time RPN config, as KDQDTrack's (not rpn_proposal)."""
+    test_rpn = darth.detector.test_cfg.rpn
+    assert test_rpn != darth.detector.train_cfg.rpn_proposal
+    seen = []
+    head = darth.detector.rpn_head
+    orig = head.predict_by_feat
+
+    def spy(*args, cfg=None, **kwargs):
+        seen.append(cfg)
+        return orig(*args, cfg=cfg, **kwargs)
+
+    monkeypatch.setattr(head, 'predict_by_feat', spy)
+    monkeypatch.setattr(darth, 'distillation_losses', lambda *a, **k: {})
+    losses = darth.loss(**_batch(darth_cfg, darth))
+    assert torch.isfinite(losses['loss_track'])
+    assert len(seen) >= 2 and all(c == test_rpn for c in seen)
+
+
+def test_views_are_cropped_to_their_own_batch_shape(darth, darth_cfg):
+    """The preprocessor pads P apart from T / S / C; the model runs each
+    view at its own padded shape (no padding from the other views)."""
+    data = _batch(darth_cfg, darth)
+    views = darth.split_views(data['inputs'], data['data_samples'])
+    for name, (imgs, samples) in views.items():
+        assert tuple(imgs.shape[-2:]) == samples[0].metainfo[
+            'batch_input_shape'], name
+    assert views['teacher'][0].shape == views['student'][0].shape == \
+        views['contrastive'][0].shape

@@ -7,6 +7,7 @@ distillation losses start from exactly zero on identical views.
 import copy
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -152,5 +153,6 @@ def _raw_batch(cfg, n=2):
 
     from mmdet.registry import DATASETS
     torch.manual_seed(0)
+    np.random.seed(0)  # the same random views (P is flipped at random)
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     return pseudo_collate([dataset[(0, i)] for i in range(n)])
