@@ -6,6 +6,7 @@ import re
 from typing import Dict, Iterable, List, Tuple
 
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from torch import Tensor, nn
 
 from .checkpoint import safe_load
@@ -30,7 +31,7 @@ def check_checkpoint_fits(model: nn.Module, filename: str,
     the model does not have are left to mmengine's warning.
 
     Args:
-        model (nn.Module): The model to test.
+        model (nn.Module): The model to test (a model wrapper's module).
         filename (str): The checkpoint.
         allow_missing (bool): Only warn about missing weights (mis-shaped
             ones are always an error). Defaults to False.
@@ -43,6 +44,8 @@ def check_checkpoint_fits(model: nn.Module, filename: str,
         CheckpointMismatchError: Naming the file and the mis-shaped keys,
             or the missing ones unless ``allow_missing``.
     """
+    if is_model_wrapper(model):  # e.g. DDP under tools/dist_test.sh
+        model = model.module
     problems = student_checkpoint_problems(model, load_state_dict(filename))
     shapes = [p for p in problems if p.startswith('shape: ')]
     missing = [p for p in problems if p.startswith('missing: ')]
