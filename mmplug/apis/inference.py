@@ -23,12 +23,12 @@ How: the frames are written as a one-sequence MOTChallenge root with a
 COCO-video annotation without boxes (:mod:`mmplug.apis.footage`), and
 each mode's config (the project's own for the model's family, or
 ``adapt_config``) is pointed at it, so the project's loops run unchanged and
-the tracks are those ``tools/test.py`` gives on the same frames.
+the tracks are those the test command gives on the same frames.
 
 mmdet's ``init_track_model`` builds and loads the model
 (:func:`init_tracker`). mmdet's ``inference_mot`` is not used: it runs the
 test pipeline frame by frame on a float32 copy of a decoded frame (so its
-tracks differ from ``tools/test.py``'s, which resizes the uint8 image
+tracks differ from the test command's, which resizes the uint8 image
 read from the file), and no adaptation fits in it: the online step, the
 AdaBN pass and DARTH's training are loops over a dataloader.
 """

@@ -1,7 +1,6 @@
 """Dead ReLU units in a detector's RoI head.
 
-The signature of a collapsed source training (docs/benchmarks.md, "Source
-training can collapse"): when a large step pushes the pre-activations of a
+The signature of a collapsed source training: when a large step pushes the pre-activations of a
 shared FC layer below zero for every input, its ReLUs pass no gradient and
 never come back; with (nearly) all of them dead the head gives every RoI
 the same score, the all-background solution. mmengine and mmdet log the

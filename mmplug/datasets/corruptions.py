@@ -4,8 +4,7 @@ The formulas come from ``imagecorruptions-imaug`` (a maintained fork of
 ``imagecorruptions`` 1.1.2, the reference implementation used for COCO-C /
 Cityscapes-C and by mmdet's robustness benchmark; 1.1.2 itself fails with
 scikit-image >= 0.19 and numpy 2). Where the fork changed the reference on
-purpose (see ``docs/benchmarks.md`` and ``tests/test_datasets/
-test_corruptions.py``): ``frost`` draws from all six frost pictures (1.1.2
+purpose (tested in ``tests/test_datasets/test_corruptions.py``): ``frost`` draws from all six frost pictures (1.1.2
 from the first five), ``glass_blur`` shuffles pixels with numba's random
 generator, and ``impulse_noise`` takes an explicit seed.
 

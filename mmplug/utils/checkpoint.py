@@ -94,7 +94,7 @@ def safe_load(filename: str, map_location: Optional[Any] = None) -> Any:
             f'refusing to load checkpoint {filename}: it holds '
             f'{_unsafe_types(filename) or "types"} that safe loading does '
             f'not allow ({_first_line(exc)}). Convert it where you trust '
-            'its source, e.g. with tools/model_converters/.') from None
+            'its source, e.g. with the mmtrack2mmplug model converter.') from None
 
 
 def _unsafe_types(filename: str) -> str:

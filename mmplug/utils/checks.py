@@ -44,7 +44,7 @@ def check_checkpoint_fits(model: nn.Module, filename: str,
         CheckpointMismatchError: Naming the file and the mis-shaped keys,
             or the missing ones unless ``allow_missing``.
     """
-    if is_model_wrapper(model):  # e.g. DDP under tools/dist_test.sh
+    if is_model_wrapper(model):  # e.g. DDP under the distributed launcher
         model = model.module
     problems = student_checkpoint_problems(model, load_state_dict(filename))
     shapes = [p for p in problems if p.startswith('shape: ')]
@@ -61,7 +61,7 @@ def check_checkpoint_fits(model: nn.Module, filename: str,
             f'values:\n{format_problems(missing, max_listed)}\nIs it a '
             'checkpoint of this model? (A detector checkpoint belongs in '
             'model.detector.init_cfg for training; an mmtrack one needs '
-            'tools/model_converters/mmtrack2mmplug.py.) --allow-missing '
+            'the mmtrack2mmplug model converter.) --allow-missing '
             'tests anyway.')
     if missing:
         print_log(f'--allow-missing: testing with {len(missing)} weights '

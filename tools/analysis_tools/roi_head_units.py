@@ -1,5 +1,5 @@
 """Count the dead ReLU units of a checkpoint's RoI head (a collapsed
-source training leaves them dead: docs/benchmarks.md).
+source training leaves them dead).
 
     python tools/analysis_tools/roi_head_units.py CONFIG CHECKPOINT
         --images 'data/synth/none/val/*/img1/*.jpg' [--max-images 8]

@@ -4,7 +4,7 @@ Reads ``ROOT/<split>/<seq>/{img1/, gt/gt.txt, seqinfo.ini}`` for split folders
 of any name (MOT17, MOT20, DanceTrack, the synthetic set) and writes
 ``OUT_DIR/<split>_cocoformat.json`` per split, never writing into ROOT.
 
-Half splits are mmdet 3.3's (``tools/dataset_converters/mot2coco.py``, which
+Half splits are mmdet 3.3's (its MOT converter, ``mot2coco.py``, which
 the public MOT17 QDTrack checkpoints were trained with): of a sequence of n
 frames, ``half-train`` holds frames 1 .. n // 2 + 1 and ``half-val`` frames
 n // 2 + 2 .. n. MOT15 / 2D-MOT-2015 ``gt.txt`` files (10 columns, the last

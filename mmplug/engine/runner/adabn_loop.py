@@ -65,7 +65,7 @@ class AdaBNLoop(EpochBasedTrainLoop):
     FrozenBN layers inside ``modules`` are re-estimated over each image's
     own pixels (:func:`estimate_bn_stats`; with several processes, over all
     of their frames, so every process gets the same statistics), frozen,
-    and ``CheckpointHook`` saves ``epoch_1.pth``, which ``tools/test.py``
+    and ``CheckpointHook`` saves ``epoch_1.pth``, which the test command
     evaluates like any checkpoint. The optimiser of the config is never
     stepped.
 
@@ -80,7 +80,7 @@ class AdaBNLoop(EpochBasedTrainLoop):
                  runner,
                  dataloader: Union[DataLoader, Dict],
                  modules: Sequence[str] = ('detector.backbone', )) -> None:
-        # one epoch; validation (if any) is left to tools/test.py
+        # one epoch; validation (if any) is left to the test command
         super().__init__(runner, dataloader, max_epochs=1, val_begin=2)
         self.modules = check_modules(modules)
 
