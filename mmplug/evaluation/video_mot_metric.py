@@ -54,8 +54,26 @@ class VideoMOTChallengeMetric(MOTChallengeMetric):
     sequence lengths all take the name of :func:`sequence_name`, so
     MOTChallenge sequences keep their names and BDD100K videos are no
     longer merged. mmdet computes the name inline in three methods; rather
-    than copy them, the two entry points hand it re-pathed samples.
+    than copy them, the two entry points hand it re-pathed samples. As a
+    BDD100K video may hold no labelled box of the evaluated class, such a
+    video gets an empty ground-truth file.
     """
+
+    def compute_metrics(self, results: list = None) -> dict:
+        """mmdet's metrics, after giving a video without a labelled box an
+        empty ground-truth file (mmdet writes none, and TrackEval refuses a
+        sequence without one); refused if no video has any label."""
+        if not self.format_only:
+            gt_files = {seq: osp.join(self.gt_dir, seq + '.txt')
+                        for seq in self.seq_info}
+            missing = [s for s, f in gt_files.items() if not osp.isfile(f)]
+            if missing and len(missing) == len(gt_files):
+                raise ValueError(
+                    'MOT evaluation needs labels, but no video has a labelled '
+                    'box; set format_only=True for unlabelled data')
+            for seq in missing:
+                open(gt_files[seq], 'w').close()
+        return super().compute_metrics(results)
 
     def process_image(self, data_samples: Sequence, video_len: int) -> None:
         super().process_image(self._renamed(data_samples), video_len)

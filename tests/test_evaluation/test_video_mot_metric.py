@@ -17,12 +17,13 @@ FRAMES = 3
 BOX = [10.0, 20.0, 60.0, 120.0]  # x1, y1, x2, y2
 
 
-def _frame(img_path, frame_id, tracked):
-    """One frame with one labelled person, tracked (exactly) or missed."""
+def _frame(img_path, frame_id, tracked, labelled=True):
+    """One frame with one person (labelled or not), tracked (exactly) or
+    missed."""
     sample = DetDataSample(metainfo=dict(
         img_path=img_path, frame_id=frame_id, ori_video_length=FRAMES))
     sample.set_field([dict(instance_id=1, bbox=BOX, mot_conf=1.0,
-                           category_id=1, visibility=1.0)],
+                           category_id=1, visibility=1.0)] * int(labelled),
                      'instances', field_type='metainfo')
     n = int(tracked)
     sample.pred_track_instances = InstanceData(
@@ -32,12 +33,16 @@ def _frame(img_path, frame_id, tracked):
     return sample
 
 
-def _feed(evaluator, root, by_image):
-    """Two BDD100K-style videos (``<root>/<video>/<frame>.jpg``): the person
-    of ``tracked`` is tracked on every frame, that of ``missed`` never."""
-    for video in ('tracked', 'missed'):
+def _feed(evaluator, root, by_image, videos=('tracked', 'missed')):
+    """BDD100K-style videos (``<root>/<video>/<frame>.jpg``): the labelled
+    person of ``tracked`` is tracked on every frame, that of ``missed``
+    never; ``unlabelled`` has a tracked person without a label (BDD100K
+    videos without pedestrians), ``nothing`` neither label nor track."""
+    for video in videos:
         frames = [_frame(osp.join(root, video, f'{video}-{i:07d}.jpg'), i,
-                         video == 'tracked') for i in range(FRAMES)]
+                         video in ('tracked', 'unlabelled'),
+                         video in ('tracked', 'missed'))
+                  for i in range(FRAMES)]
         # one frame per call as TrackImgSampler gives, or a whole video
         for batch in ([[f] for f in frames] if by_image else [frames]):
             evaluator.process([TrackDataSample(video_data_samples=batch)])
@@ -46,9 +51,7 @@ def _feed(evaluator, root, by_image):
 @pytest.mark.parametrize('by_image', [True, False])
 def test_every_bdd_video_is_a_sequence(tmp_path, by_image):
     out = tmp_path / 'out'
-    evaluator = Evaluator(METRICS.build(dict(
-        type='VideoMOTChallengeMetric', metric=['HOTA', 'CLEAR', 'Identity'],
-        outfile_prefix=str(out))))
+    evaluator = _evaluator(out)
     _feed(evaluator, osp.join('data', 'bdd100k', 'images', 'track', 'val'),
           by_image)
     results = evaluator.evaluate(size=2 * FRAMES)
@@ -64,6 +67,33 @@ def test_every_bdd_video_is_a_sequence(tmp_path, by_image):
     assert results[prefix + 'FP'] == 0
     assert results[prefix + 'MOTA'] == pytest.approx(0.5)
     assert results[prefix + 'IDF1'] == pytest.approx(2 / 3)
+
+
+def _evaluator(out, **kwargs):
+    return Evaluator(METRICS.build(dict(
+        type='VideoMOTChallengeMetric', metric=['HOTA', 'CLEAR', 'Identity'],
+        outfile_prefix=str(out), **kwargs)))
+
+
+def test_video_without_labels_counts_its_tracks_as_false(tmp_path):
+    evaluator = _evaluator(tmp_path / 'out')
+    _feed(evaluator, 'images', True, ('tracked', 'unlabelled', 'nothing'))
+    results = evaluator.evaluate(size=3 * FRAMES)
+    prefix = 'motchallenge-metric/'
+    assert (results[prefix + 'TP'], results[prefix + 'FN'],
+            results[prefix + 'FP']) == (FRAMES, 0, FRAMES)
+    assert results[prefix + 'MOTA'] == pytest.approx(0.0)
+
+
+def test_unlabelled_data_is_refused_unless_format_only(tmp_path):
+    evaluator = _evaluator(tmp_path / 'out')
+    _feed(evaluator, 'images', True, ('unlabelled', 'nothing'))
+    with pytest.raises(ValueError, match='format_only=True'):
+        evaluator.evaluate(size=2 * FRAMES)
+    evaluator = _evaluator(tmp_path / 'fmt', format_only=True)
+    _feed(evaluator, 'images', True, ('unlabelled', 'nothing'))
+    evaluator.evaluate(size=2 * FRAMES)
+    assert (tmp_path / 'fmt' / 'default-tracker' / 'nothing.txt').is_file()
 
 
 @pytest.mark.parametrize('path, name', [
