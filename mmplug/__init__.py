@@ -5,8 +5,8 @@ norm layers, mmengine's) registries, as ``custom_imports`` in the configs
 does, and allows the types that mmengine checkpoints hold in torch's safe
 (``weights_only``) loader.
 """
-from . import (datasets, engine, models, utils,  # noqa: F401 (registers)
-               visualization)
+from . import (datasets, engine, evaluation, models,  # noqa: F401 (registers)
+               utils, visualization)
 from .apis.config_files import configs_root, get_config_file
 from .utils.checkpoint import register_safe_globals
 from .version import __version__

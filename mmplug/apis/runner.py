@@ -141,14 +141,25 @@ def _write_mot_results(cfg: Config, out_dir: str,
                               'choose a new folder')
     evaluators = cfg.test_evaluator
     evaluators = evaluators if isinstance(evaluators, list) else [evaluators]
-    mot = [e for e in evaluators if e.get('type') == 'MOTChallengeMetric']
+    mot = [e for e in evaluators if _is_mot_metric(e.get('type'))]
     if not mot:
-        raise KeyError('--out-dir needs a MOTChallengeMetric in '
-                       'test_evaluator')
+        raise KeyError('--out-dir needs a MOTChallengeMetric (or subclass) '
+                       'in test_evaluator')
     for metric in mot:
         metric.outfile_prefix = osp.abspath(out_dir)
         metric.format_only = format_only
     cfg.test_evaluator = mot if format_only else evaluators
+
+
+def _is_mot_metric(metric_type) -> bool:
+    """Whether an evaluator ``type`` is mmdet's MOTChallengeMetric or a
+    subclass (such as mmplug's VideoMOTChallengeMetric)."""
+    from mmdet.evaluation import MOTChallengeMetric  # noqa: PLC0415
+    from mmdet.registry import METRICS  # noqa: PLC0415
+    if isinstance(metric_type, str):
+        metric_type = METRICS.get(metric_type)
+    return isinstance(metric_type, type) and issubclass(
+        metric_type, MOTChallengeMetric)
 
 
 def run_test(cfg: Config, allow_missing: bool = False) -> Dict[str, float]:

@@ -275,16 +275,11 @@ def test_r50_config_on_real_frames(name, bdd_data, clip_data, weights,
     if bdd:
         for key in ('HOTA', 'MOTA', 'IDF1', 'bbox_mAP'):
             assert isinstance(metrics[key], float), (key, metrics)
-        # known bug (not fixed here): mmdet's MOTChallengeMetric names a
-        # sequence after the folder two above its images (img_path
-        # .split(os.sep)[-3]); BDD100K's images/<video>/<frame>.jpg makes
-        # every video 'images', each overwriting the one before, so only
-        # the last video is evaluated
-        if not osp.isfile(osp.join(out_dir, 'default-tracker',
-                                   f'{BDD_PEDESTRIAN_VIDEO}.txt')):
-            _check_tracks(out_dir, ['images'])
-            pytest.xfail('MOTChallengeMetric merges the BDD100K videos into '
-                         "one sequence 'images' (only the last one counts)")
+        # one sequence per video (VideoMOTChallengeMetric; mmdet's metric
+        # named both 'images' and evaluated the last one only)
+        seqmap = osp.join(out_dir, 'default-tracker', 'videoseq.txt')
+        assert sorted(open(seqmap).read().split()[1:]) == sorted(
+            ['b1c81faa-3df17267', BDD_PEDESTRIAN_VIDEO]), seqmap
         _check_tracks(out_dir, [BDD_PEDESTRIAN_VIDEO])
     else:
         _check_tracks(out_dir, ['street-8f'])

@@ -16,3 +16,13 @@ target = dict(
 train_dataloader = dict(dataset=target)
 val_dataloader = dict(dataset=target)
 test_dataloader = dict(dataset=target)
+
+# BDD100K frames are <video>/<frame>.jpg, not MOTChallenge's
+# <seq>/img1/<frame>.jpg: mmplug's VideoMOTChallengeMetric names each sequence
+# after its video (mmdet's MOTChallengeMetric would merge all videos into one)
+val_evaluator = [
+    dict(type='CocoVideoMetric', metric=['bbox'], classwise=True),
+    dict(
+        type='VideoMOTChallengeMetric', metric=['HOTA', 'CLEAR', 'Identity'])
+]
+test_evaluator = val_evaluator
