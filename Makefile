@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast benchmark clean
+.PHONY: install demo test test-long test-fast benchmark clean
 
 install:
 	VENV=$(VENV) bash scripts/install.sh
@@ -18,6 +18,9 @@ PYTEST = MMPLUG_TEST_THREADS=$${MMPLUG_TEST_THREADS:-1} $(PY) -m pytest -n $(TES
 
 test: install
 	$(PYTEST) tests $(PYTEST_ARGS)
+
+test-long: install
+	$(PYTEST) tests -m "long or real_all" $(PYTEST_ARGS)
 
 test-fast: install
 	$(PYTEST) tests -m "not slow" $(PYTEST_ARGS)

@@ -192,7 +192,7 @@ else
   "$PY" - "$R50_CONFIG" "$CKPT" <<'EOF'
 import sys
 from mmengine.config import Config
-from mmplug.apis.benchmark import random_source_checkpoint
+from mmplug.apis.step_benchmark import random_source_checkpoint
 random_source_checkpoint(Config.fromfile(sys.argv[1]), sys.argv[2])
 EOF
   FRAMES="$("$PY" -c 'import cv2, sys; print(int(cv2.VideoCapture(sys.argv[1]).get(cv2.CAP_PROP_FRAME_COUNT)))' "$CLIP")"

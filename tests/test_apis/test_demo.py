@@ -17,6 +17,7 @@ def _lines(text, marker):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.timeout(3000)  # trains a source model: minutes
 def test_another_corruption_in_a_finished_demo_is_computed(tmp_path):
     work = tmp_path / 'demo'

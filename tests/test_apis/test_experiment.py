@@ -75,6 +75,7 @@ def test_demo_table_shows_mean_and_std():
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_quick_sweep_writes_tables_and_continues(tmp_path):
     work = tmp_path / 'sweep'
     args = ['tools/analysis_tools/tta_benchmark.py', '--quick',

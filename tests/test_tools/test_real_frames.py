@@ -154,7 +154,7 @@ def weights(tmp_path_factory):
     detector and the ResNet-50 backbone as local files."""
     from mmengine.config import Config
 
-    from mmplug.apis.benchmark import random_source_checkpoint
+    from mmplug.apis.step_benchmark import random_source_checkpoint
     root = tmp_path_factory.mktemp('weights')
     source = str(root / 'source.pth')
     random_source_checkpoint(
