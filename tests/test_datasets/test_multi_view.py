@@ -228,3 +228,34 @@ def test_preprocessor_bad_view_groups():
     with pytest.raises(ValueError, match='each view in one group'):
         MODELS.build(dict(type='MultiViewDataPreprocessor',
                           view_groups=[('a', 'b'), ('b', )]))
+
+
+def test_preprocessor_stacks_views_whose_groups_differ_in_size():
+    """P padded to a larger shape than the T / S / C group (DARTH's
+    1920 x 1080 P beside 1088-px views) still stacks into (N, V, C, H, W);
+    each view keeps its own batch_input_shape."""
+    import os.path as osp
+
+    import torch
+    from mmengine.config import Config
+
+    from mmdet.registry import MODELS
+    from mmdet.structures import DetDataSample, TrackDataSample
+    from ..conftest import REPO
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs', 'darth',
+        'darth_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py'))
+    pre = MODELS.build(cfg.model.data_preprocessor)
+    sizes = dict(pseudo=(108, 192), teacher=(60, 100), student=(60, 100),
+                 contrastive=(50, 90))
+    inputs = {name: [torch.randint(0, 255, (3, h, w), dtype=torch.uint8)]
+              for name, (h, w) in sizes.items()}
+    sample = TrackDataSample()
+    sample.video_data_samples = [
+        DetDataSample(metainfo=dict(view=name, img_shape=shape))
+        for name, shape in sizes.items()]
+    data = pre(dict(inputs=inputs, data_samples=[sample]), True)
+    assert data['inputs'].shape == (1, 4, 3, 128, 192)
+    assert [s.metainfo['batch_input_shape'] for s in
+            data['data_samples'][0].video_data_samples] == [(128, 192)] + [
+                (64, 128)] * 3

@@ -73,10 +73,11 @@ class MultiViewDataPreprocessor(TrackDataPreprocessor):
             {n: tuple(b.shape[-2:]) for n, b in batches.items()})
         common = (max(h for h, _ in shapes.values()),
                   max(w for _, w in shapes.values()))
+        # (N, V, C, H, W): every view padded on to the largest view's shape
+        # to stack; each stays valid in its own (group's) batch_input_shape
         inputs = torch.stack(
-            [_pad_to(batches[n], shapes[n], self.pad_value) for n in names],
-            dim=1)  # (N, V, C, H, W), each view valid in its own shape
-        inputs = _pad_to(inputs, common, self.pad_value)
+            [_pad_to(batches[n], common, self.pad_value) for n in names],
+            dim=1)
         divisor = max(self.pad_size_divisor, 1)
         for sample in samples:
             for name, det in zip(names, sample.video_data_samples):
