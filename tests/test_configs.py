@@ -48,9 +48,25 @@ def test_config_conventions(path):
         assert 'img_path' in ds.data_prefix
 
 
+def _fewer_proposals(node, cap=64):
+    """Cap every ``max_per_img`` / ``nms_pre`` of the model's RPN / RoI
+    settings: an untrained R50 RPN keeps its 1000 proposals per image, and
+    mmcv's CPU RoIAlign over them is most of this test's time."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ('max_per_img', 'nms_pre') and isinstance(value, int):
+                node[key] = min(value, cap)
+            else:
+                _fewer_proposals(value, cap)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _fewer_proposals(value, cap)
+
+
 @pytest.mark.parametrize('path', CONFIGS, ids=_ids(CONFIGS))
 def test_config_builds_and_runs_loss_and_predict(path, synth_root):
     cfg = Config.fromfile(path)
+    _fewer_proposals(cfg.model)
     data_cfg = _data_cfg(synth_root, cfg.model.type)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)

@@ -72,8 +72,24 @@ def init_cpu_dist(cfg: Config) -> None:
             find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
+def unformatted(cfg: Config) -> Config:
+    """``cfg``, set to print its text without yapf (in place).
+
+    A Runner prints the config's text four times (environment log, dumped
+    config, visualizer, ``before_run``): mmengine formats it with yapf each
+    time, 2-6 s per call on 2 cores for DARTH's nested view pipelines, more
+    than a test run of the synthetic set takes. The unformatted text is
+    still indented Python that loads to the same config. mmengine 0.10.7's
+    ``Config.fromfile`` ignores its ``format_python_code=False`` for plain
+    (non-lazy) configs, so the flag is set on the object.
+    """
+    object.__setattr__(cfg, '_format_python_code', False)
+    return cfg
+
+
 def build_runner(cfg: Config) -> Runner:
     """Runner from ``cfg.runner_type`` (a registered runner) or the default."""
+    unformatted(cfg)
     init_cpu_dist(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)

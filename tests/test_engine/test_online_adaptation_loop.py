@@ -9,9 +9,9 @@ import shutil
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from mmdet.registry import MODELS
+from mmplug.apis.runner import build_runner
 from mmplug.engine.runner import online_adaptation_loop as loop_module
 from mmplug.engine.runner.online_adaptation_loop import \
     OnlineAdaptationTestLoop
@@ -54,7 +54,7 @@ def online_cfg(root, work_dir, ckpt, ann='train', **test_cfg):
 
 
 def run(cfg):
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     return runner, runner.test()
 
 

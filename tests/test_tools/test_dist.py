@@ -59,42 +59,6 @@ def test_two_process_train_and_test_match_one_process(synth_root, tmp_path):
     assert metrics['1'] == metrics['2']
 
 
-@pytest.mark.slow
-def test_online_adaptation_in_two_processes_matches_one(synth_root,
-                                                        tmp_path):
-    """reset='video': each process adapts on its own videos, exactly as a
-    single process does on them (views and sampling are seeded per frame,
-    no gradient is synchronised)."""
-    import torch
-    from mmengine.config import Config
-
-    from mmdet.registry import MODELS
-    from ..test_engine.test_online_adaptation_loop import ONLINE_CONFIG
-    torch.manual_seed(0)
-    ckpt = tmp_path / 'source.pth'
-    torch.save(dict(state_dict=MODELS.build(
-        Config.fromfile(SYNTH_CONFIG).model).state_dict()), ckpt)
-    opts = [
-        f'test_dataloader.dataset.data_root={synth_root}/',
-        'test_dataloader.dataset.ann_file=annotations/train_cocoformat.json',
-        'test_dataloader.dataset.data_prefix.img_path=train/',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
-        'test_cfg.skip_conf_thr=None', 'model.conf_thr=0.0',
-        'model.tracker.init_score_thr=0.0', 'model.tracker.obj_score_thr=0.0',
-        'env_cfg.dist_cfg.backend=gloo'
-    ]
-    metrics = {}
-    for nproc in ('1', '2'):
-        out = tmp_path / f'test{nproc}'
-        _sh(['tools/dist_test.sh', ONLINE_CONFIG, str(ckpt), nproc,
-             '--work-dir', str(out), '--cfg-options'] + opts)
-        metrics[nproc] = json.loads((out / 'metrics.json').read_text())
-    assert metrics['1']['adapted_fraction'] == 1.0
-    assert metrics['1']['IDTP'] > 0
-    assert metrics['1'] == metrics['2']
-
-
 def _state(path):
     import torch
     return torch.load(path, map_location='cpu',
@@ -139,11 +103,13 @@ def test_adabn_in_two_processes_matches_one(synth_root, tmp_path):
 
 
 @pytest.mark.slow
-def test_online_adapted_fraction_counts_every_process(synth_root,
-                                                      tmp_path):
-    """adapted_fraction is over the frames of every process: videos of 8
-    and 5 frames, adapting on every 3rd frame, give 5 / 13 in one process
-    and in two (rank 0 alone: 3 / 8)."""
+def test_online_adaptation_in_two_processes_matches_one(synth_root,
+                                                        tmp_path):
+    """reset='video': each process adapts on its own videos, exactly as a
+    single process does on them (views and sampling are seeded per frame,
+    no gradient is synchronised); adapted_fraction is over the frames of
+    every process: videos of 8 and 5 frames, adapting on every 3rd frame,
+    give 5 / 13 in one process and in two (rank 0 alone: 3 / 8)."""
     import shutil
 
     import torch
@@ -173,13 +139,16 @@ def test_online_adapted_fraction_counts_every_process(synth_root,
         'test_dataloader.num_workers=0',
         'test_dataloader.persistent_workers=False',
         'test_cfg.skip_conf_thr=None', 'test_cfg.interval=3',
-        'env_cfg.dist_cfg.backend=gloo'
+        'model.conf_thr=0.0', 'model.tracker.init_score_thr=0.0',
+        'model.tracker.obj_score_thr=0.0', 'env_cfg.dist_cfg.backend=gloo'
     ]
-    fractions = {}
+    metrics = {}
     for nproc in ('1', '2'):
         out = tmp_path / f'test{nproc}'
         _sh(['tools/dist_test.sh', ONLINE_CONFIG, str(ckpt), nproc,
              '--work-dir', str(out), '--cfg-options'] + opts)
-        metrics = json.loads((out / 'metrics.json').read_text())
-        fractions[nproc] = metrics['adapted_fraction']
-    assert fractions == {'1': 5 / 13, '2': 5 / 13}
+        metrics[nproc] = json.loads((out / 'metrics.json').read_text())
+    assert metrics['1']['adapted_fraction'] == 5 / 13
+    # both runs track something (boxes of an untrained model)
+    assert metrics['1']['IDTP'] + metrics['1']['IDFP'] > 0
+    assert metrics['1'] == metrics['2']

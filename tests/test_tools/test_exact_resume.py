@@ -1,5 +1,6 @@
-"""A run killed (SIGKILL) after a checkpoint and resumed with --resume ends
-with the same weights as an uninterrupted run (CPU, same seed)."""
+"""A run killed (SIGKILL) after a checkpoint and resumed with --resume
+continues from that epoch (not redoing it) and ends with the same weights as
+an uninterrupted run (CPU, same seed)."""
 import os.path as osp
 import signal
 import subprocess
@@ -53,7 +54,11 @@ def _check(config, root, tmp_path, extra=()):
     resumed = tmp_path / 'resumed'
     args = _args(config, resumed, root, extra)
     _kill_after_first_checkpoint(args, resumed)
-    run_tool(args + ['--resume'])
+    saved = torch.load(resumed / 'epoch_1.pth', map_location='cpu')
+    assert saved['meta']['epoch'] == 1  # torch's safe loading reads it
+    log = run_tool(args + ['--resume'])
+    log = log.stdout + log.stderr
+    assert 'Epoch(train) [1]' not in log and 'Epoch(train) [2]' in log
     final = _weights(resumed / 'epoch_2.pth')
     _assert_same_weights(_weights(straight / 'epoch_2.pth'), final)
     return straight / 'epoch_2.pth', final
