@@ -7,9 +7,10 @@
 3. adapt it to the target on the *unlabelled* target train split with
    AdaBN and offline DARTH, and online DARTH while tracking; test each on
    target val;
-4. print a table and write ``<work-dir>/summary.json``: mean and standard
-   deviation over the seeds (a seed changes the source training and every
-   adaptation run; the data set is the same for every seed).
+4. print a table and write ``<work-dir>/summary.json`` and its chart
+   ``summary.png``: mean and standard deviation over the seeds (a seed
+   changes the source training and every adaptation run; the data set is
+   the same for every seed).
 
 Source val and target val are the *same* videos (same seed), the target
 under the corruption, so the gap measures the domain shift alone. Every step
@@ -26,7 +27,7 @@ from typing import Dict, List, Optional, Sequence
 from mmplug.datasets.converters import convert_mot_root
 from mmplug.datasets.converters.corrupt_mot import corrupt_mot_root
 from mmplug.datasets.synthetic import make_synthetic_mot
-from mmplug.utils.io import dump_json_atomic, file_lock
+from mmplug.utils.io import dump_json_atomic, file_lock, write_atomic
 from .experiment import (MIN_SOURCE_HOTA, QUICK_OPTIONS, QUICK_SIZES,
                          Experiment, aggregate, check_methods,
                          check_source_model, log)
@@ -175,6 +176,34 @@ def format_table(summary: Dict) -> str:
     return '\n'.join(lines)
 
 
+def plot_summary(summary: Dict, path: str) -> str:
+    """The summary's table as a chart: HOTA per row, mean ± std over the
+    seeds (error bars); written atomically. Returns ``path``."""
+    import io
+
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    rows = [(k, v['HOTA']) for k, v in summary.items()
+            if isinstance(v, dict) and 'HOTA' in v]
+    names = [k.replace('_on_', ' on ').replace('_', ' ') for k, _ in rows]
+    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(rows)), 3.6), dpi=120)
+    ax.bar(range(len(rows)), [h['mean'] for _, h in rows],
+           yerr=[h['std'] for _, h in rows], capsize=3,
+           color=['grey', 'lightgrey'] + ['C0'] * (len(rows) - 2))
+    ax.set_xticks(range(len(rows)), names, rotation=20, ha='right')
+    ax.set_ylabel('HOTA (%)')
+    ax.set_ylim(0, 100)
+    ax.set_title(f'{summary["corruption"]}-{summary["severity"]}: HOTA, '
+                 f'mean ± std over {len(summary["seeds"])} seed(s)')
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png')
+    plt.close(fig)
+    write_atomic(path, buf.getvalue())
+    return path
+
+
 def write_gif(source_dir: str, darth_dir: str, target_root: str) -> str:
     """Source-only vs. DARTH tracks on the first target val video (from the
     keyed test runs ``source_dir`` and ``darth_dir``)."""
@@ -252,6 +281,7 @@ def run_demo(work_dir: str = 'work_dirs/demo',
         test_runs=exp.test_dirs, code=code_version())
     dump_json_atomic(summary, osp.join(work_dir, 'summary.json'), indent=2)
     print('\n' + format_table(summary))
+    log('chart: ' + plot_summary(summary, osp.join(work_dir, 'summary.png')))
     if 'darth' in methods:
         first = osp.join(work_dir, f'seed{seeds[0]}')
         gif = write_gif(

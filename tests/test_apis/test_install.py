@@ -62,3 +62,5 @@ def test_installed_package_runs_the_quick_demo_elsewhere(tmp_path):
     assert set(summary) >= {'source_on_source', 'source_on_target',
                             'adabn_on_target', 'meta'}
     assert summary['meta']['code']['commit'] is None  # no checkout
+    png = (run / 'demo' / 'summary.png').read_bytes()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 5_000
