@@ -16,7 +16,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LIST="$ROOT/scripts/gpu_carry.txt"
 CARRY="${1:-$ROOT/.gpu_carry}"
-PY="${PYTHON:-python3}"
+# the project's environment (make install) has the setuptools / wheel that
+# pip needs to read the mmcv sdist's metadata; a bare python3 may not
+PY="${PYTHON:-}"
+if [[ -z "$PY" ]]; then
+  if [[ -x "$ROOT/.venv/bin/python" ]]; then PY="$ROOT/.venv/bin/python"; else PY=python3; fi
+fi
 LIMIT_MIB="${GPU_CARRY_LIMIT_MIB:-64}"
 # pip matches each manylinux tag exactly: the ones cp312 wheels use
 PLATFORMS=(manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_24_x86_64
