@@ -99,3 +99,15 @@ def test_backbone_switch_is_one_override(path, synth_root):
         feats = model.detector.extract_feat(torch.randn(1, 3, 64, 64))
     assert len(feats) == len(cfg.model.detector.rpn_head.anchor_generator
                              .strides)
+
+
+def test_unformatted_config_text_loads_to_the_same_config():
+    """Runners print configs without yapf (mmplug.apis.runner.unformatted):
+    the text they dump into the work dir still loads to the same config,
+    for DARTH's most nested one."""
+    from mmplug.apis.runner import unformatted
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs', 'darth',
+        'darth-online_faster-rcnn_r18_fpn_cpu_synth-none-to-fog.py'))
+    text = unformatted(cfg).pretty_text
+    assert Config.fromstring(text, '.py').to_dict() == cfg.to_dict()
