@@ -49,7 +49,8 @@ from mmplug.utils.checks import check_checkpoint_fits, check_image_files
 from mmplug.utils.config import merge_cfg_options
 from .footage import SPLIT, FrameTracks, Frames, write_sequence_root
 from .config_files import get_config_file
-from .runner import build_runner, load_config, unformatted
+from .runner import (build_runner, load_config, release_visualizer,
+                     unformatted)
 from .tracking_hooks import CollectTracks, ProgressBarHook
 
 ADAPT_MODES = ('none', 'adabn', 'online', 'darth')
@@ -337,6 +338,7 @@ def _runner_with_model(cfg: Config, model: nn.Module) -> Runner:
             'log_processor', 'log_level', 'visualizer', 'default_scope',
             'randomness', 'experiment_name')
     kwargs = {k: cfg.get(k) for k in keys if cfg.get(k) is not None}
+    release_visualizer(cfg)
     return Runner(model=model, cfg=unformatted(cfg), **kwargs)
 
 

@@ -87,10 +87,30 @@ def unformatted(cfg: Config) -> Config:
     return cfg
 
 
+def release_visualizer(cfg: Config) -> None:
+    """Forget this process's Visualizer of ``cfg.visualizer.name``.
+
+    mmengine builds a Runner's Visualizer with ``get_instance(name)``, and
+    the config's name is fixed (``'visualizer'``, as mmdet's), so a second
+    Runner in one process (``train`` then ``test``, a notebook) would get
+    the first one's Visualizer and log into the first run's folder. A
+    Runner built earlier keeps the Visualizer it holds.
+    """
+    vis = cfg.get('visualizer')
+    if not isinstance(vis, dict) or 'name' not in vis:
+        return
+    from mmdet.registry import VISUALIZERS
+    vis_type = vis.get('type', 'Visualizer')
+    cls = VISUALIZERS.get(vis_type) if isinstance(vis_type, str) else vis_type
+    if cls is not None:
+        cls._instance_dict.pop(vis['name'], None)
+
+
 def build_runner(cfg: Config) -> Runner:
     """Runner from ``cfg.runner_type`` (a registered runner) or the default."""
     unformatted(cfg)
     init_cpu_dist(cfg)
+    release_visualizer(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     from mmengine.registry import RUNNERS

@@ -25,6 +25,7 @@ from mmdet.registry import DATASETS, MODELS
 from mmdet.utils import register_all_modules
 from mmplug.models.mot.teacher_qdtrack import teacher_student_tensors
 from mmplug.models.utils.ema import ema_update_
+from .runner import release_visualizer
 
 
 def _batches(cfg: Config, n: int, batch_size: int, seed: int) -> List[dict]:
@@ -286,6 +287,7 @@ def _run_test(cfg: Config, checkpoint: str, work_dir: str) -> Dict:
     cfg.work_dir = work_dir
     cfg.load_from = checkpoint
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**6)
+    release_visualizer(cfg)
     runner = Runner.from_cfg(cfg)
     clock = _FrameClock()
     runner.register_hook(clock)
