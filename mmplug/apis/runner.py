@@ -102,7 +102,7 @@ def release_visualizer(cfg: Config) -> None:
     from mmdet.registry import VISUALIZERS
     vis_type = vis.get('type', 'Visualizer')
     cls = VISUALIZERS.get(vis_type) if isinstance(vis_type, str) else vis_type
-    if cls is not None:
+    if cls is not None:  # mmengine has no public call to drop an instance
         cls._instance_dict.pop(vis['name'], None)
 
 

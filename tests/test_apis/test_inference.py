@@ -122,6 +122,17 @@ def test_init_tracker_names_a_missing_checkpoint(tmp_path):
         init_tracker(SYNTH_CONFIG, str(tmp_path / 'nope.pth'))
 
 
+def test_each_tracking_call_logs_into_its_own_work_dir(seq_dir, source_ckpt,
+                                                      tmp_path):
+    import glob
+    model = init_tracker(SYNTH_CONFIG, source_ckpt, 'cpu', TRACK_ALL)
+    for name in ('a', 'b'):
+        track_video(model, osp.join(seq_dir, 'img1'), max_frames=2,
+                    work_dir=str(tmp_path / name))
+        assert glob.glob(str(tmp_path / name / '**' / 'vis_data' /
+                             'config.py'), recursive=True), name
+
+
 def test_track_video_none(seq_dir, source_ckpt, tmp_path, capsys):
     model = init_tracker(SYNTH_CONFIG, source_ckpt, 'cpu', TRACK_ALL)
     result = track_video(model, osp.join(seq_dir, 'img1'), max_frames=4,
