@@ -17,7 +17,7 @@ model = {{_base_.darth_model}}
 # the 3rd, EMA 0.002). What this CPU config changes, and why:
 # - batch 2 on one process, and DARTH's lr 0.002 kept as is: the linear
 #   rule (auto_scale_lr, 0.00025 for 2 frames) would give this schedule
-#   720 steps (6 videos x 60 frames / 2 x 4 epochs) of 1/8 the size, where
+#   480 steps (4 videos x 60 frames / 2 x 4 epochs) of 1/8 the size, where
 #   DARTH's takes ~10k (DanceTrack's ~42k train frames / 16 x 4 epochs);
 #   `tools/demo.py --methods darth-scaled-lr` runs the scaled lr;
 # - bn_stats='target': the frozen BatchNorm statistics are re-estimated on

@@ -77,12 +77,13 @@ def _make_split(root: str, split: str, spec: SplitSpec) -> None:
 def make_synthetic_sets(data_root: str = 'data/synth', size: int = 192,
                         train_videos: int = 8, val_videos: int = 4,
                         frames: int = 60,
-                        target_train_videos: int = 6) -> Dict[str, str]:
+                        target_train_videos: int = 4) -> Dict[str, str]:
     """The clean source root (train / val) and the clean target root whose
     corrupted copies are the target domains (other train videos, the same
     val videos); returns their paths. The target train split (the
     unlabelled frames adaptation runs on) is smaller than the source one:
-    DARTH's 4 epochs over 6 x 60 frames fit the demo's time on 2 cores."""
+    DARTH's 4 epochs over 4 x 60 frames (480 steps) fit the demo's time on
+    2 cores."""
     source = osp.join(data_root, 'none')
     target = osp.join(data_root, 'target')
     val = SplitSpec(val_videos, frames, size, SEEDS['val'])
