@@ -32,7 +32,7 @@ def test_another_corruption_in_a_finished_demo_is_computed(tmp_path):
     proc = run_tool(args + ['--corruption', 'snow'])
     snow = json.loads((work / 'summary.json').read_text())
     # the source model and its clean test are reused ...
-    assert re.search(r'reusing \S+/seed0/source/[0-9a-f]{16}/epoch_6\.pth',
+    assert re.search(r'reusing \S+/seed0/source/[0-9a-f]{16}/epoch_\d+\.pth',
                      proc.stdout)
     # ... every target cell is computed, on the snow data
     trains = _lines(proc.stdout, '$ train')
